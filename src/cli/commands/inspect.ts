@@ -1,0 +1,60 @@
+import path from 'node:path';
+import { AicoError, expandTilde, info, list, verify } from '../../engine/index.js';
+import type { RunContext } from '../context.js';
+import { formatBytes } from '../format.js';
+import { readPassword, type PasswordFlags } from '../password.js';
+
+export async function runVerify(ctx: RunContext, file: string, flags: PasswordFlags): Promise<void> {
+  const result = await verify({ path: path.resolve(file), password: readPassword(flags) }, { onEvent: (e) => ctx.out.event(e), signal: ctx.signal });
+  if (!result.ok) {
+    throw new AicoError('CHECKSUM_MISMATCH', `Verification failed: ${result.problems.length} problem(s) in ${result.path}.`, {
+      hint: result.problems.slice(0, 5).map((p) => p.message).join('\n  ') + '\n  Use another copy of this backup.',
+      details: { problems: result.problems },
+    });
+  }
+  ctx.out.result(
+    { verified: true, path: result.path, id: result.id, files: result.files, bytes: result.bytes, problems: [], duration_ms: result.durationMs },
+    () => `OK: ${result.path}\n  ${result.files} files checked, ${formatBytes(result.bytes)}, ${result.encrypted ? 'encrypted' : 'not encrypted'}, ${result.compression}`,
+  );
+}
+
+export async function runInfo(ctx: RunContext, file: string, flags: PasswordFlags): Promise<void> {
+  const result = await info({ path: path.resolve(file), password: readPassword(flags) }, { onEvent: (e) => ctx.out.event(e), signal: ctx.signal });
+  ctx.out.result({ info: result }, () => {
+    const m = result.metadata;
+    const lines = [
+      `${result.path}`,
+      `  id          ${m.id}`,
+      `  created     ${m.created}`,
+      `  type        ${m.backup_type}${m.parent_id ? ` (parent ${m.parent_id})` : ''}`,
+      `  format      ${m.backup_version} (written by aico-backup ${m.tool?.version})`,
+      `  size        ${formatBytes(result.bytes)} (${formatBytes(result.contents.bytes)} of data in ${result.contents.files} files)`,
+      `  encryption  ${m.encryption.enabled ? `${m.encryption.cipher}, ${m.encryption.kdf} x${m.encryption.iterations}` : 'none'}`,
+      `  compression ${m.compression.algorithm}${m.compression.level ? ` level ${m.compression.level}` : ''}`,
+      `  sources:`,
+      ...Object.entries(m.databases).map(
+        ([name, s]) => `    ${name.padEnd(10)} ${String(s.files).padStart(5)} files  ${formatBytes(s.size_bytes).padStart(9)}  ${s.consistent ? '' : 'NOT consistent  '}${s.method}`,
+      ),
+    ];
+    return lines.join('\n');
+  });
+}
+
+export async function runList(ctx: RunContext, dir: string | undefined, flags: { verbose?: boolean }): Promise<void> {
+  const { backup: cfg } = await ctx.config();
+  const target = path.resolve(dir ?? expandTilde(cfg.output_dir));
+  const result = await list({ dir: target }, { onEvent: (e) => ctx.out.event(e) });
+  ctx.out.result({ dir: result.dir, backups: result.backups }, () => {
+    if (result.backups.length === 0) return `No backups in ${result.dir}.`;
+    const rows = result.backups.map((b) => {
+      const when = b.created ? b.created.replace('T', ' ').slice(0, 19) : '?'.padEnd(19);
+      const base = `${when}  ${(b.type ?? '?').padEnd(12)} ${formatBytes(b.bytes).padStart(9)}  ${b.encrypted ? 'enc ' : 'open'}  ${b.name}`;
+      const problem = b.problem ? `\n    ! ${b.problem.code}: ${b.problem.message}` : '';
+      const verbose = flags.verbose
+        ? `\n    id ${b.id ?? '?'}  format ${b.format_version ?? '?'}  ${b.compression ?? '?'}${b.sources ? `  sources ${b.sources.join(',')}` : ''}`
+        : '';
+      return base + verbose + problem;
+    });
+    return [`Backups in ${result.dir} (newest first):`, ...rows].join('\n');
+  });
+}

@@ -1,0 +1,81 @@
+import { Command, Option } from 'commander';
+import { TOOL_VERSION } from '../engine/index.js';
+import type { GlobalFlags, RunContext } from './context.js';
+import { runCreate } from './commands/create.js';
+import { runInfo, runList, runVerify } from './commands/inspect.js';
+import { runSeed } from './commands/seed.js';
+
+const EXIT_CODES_HELP = `
+Exit codes:
+  0    success
+  1    internal or I/O error
+  2    usage or configuration error, or no password source
+  3    wrong password
+  4    archive damaged: corrupt, truncated, tampered, or a checksum mismatch
+  5    file or AICO home not found
+  6    another aico-backup holds the lock on the backup directory
+  7    disk full
+  8    archive format newer than this aico-backup
+  130  cancelled (Ctrl-C); 143 on SIGTERM`;
+
+const passwordOptions = (cmd: Command) =>
+  cmd
+    .option('--password-stdin', 'read the backup password from standard input')
+    .option('--password-file <file>', 'read the backup password from a file');
+
+/** Builds the command tree; `run` receives each command's handler with its context. */
+export function buildProgram(run: (fn: (ctx: RunContext) => Promise<void>, flags: GlobalFlags) => Promise<void>): Command {
+  const program = new Command('aico')
+    .description('Backup, restore and encryption migration for AICO')
+    .version(TOOL_VERSION)
+    .option('--home <dir>', 'AICO home (default: $AICO_HOME or ${XDG_DATA_HOME:-~/.local/share}/aico)')
+    .option('--json', 'print one JSON document on stdout (progress as JSON lines on stderr)')
+    .showHelpAfterError(false)
+    .addHelpText('after', EXIT_CODES_HELP);
+
+  const globals = (cmd: Command): GlobalFlags => cmd.optsWithGlobals() as GlobalFlags;
+  const backup = program.command('backup').description('create, verify, inspect and list backups').addHelpText('after', EXIT_CODES_HELP);
+
+  passwordOptions(
+    backup
+      .command('create')
+      .description('create a full backup of the AICO home')
+      .option('-o, --output <dir>', 'directory for the archive (default: backup.output_dir, ~/backups/aico/)')
+      .option('--no-encrypt', 'write an unencrypted archive')
+      .option('--no-compress', 'do not compress (same as --compression none)')
+      .addOption(new Option('--compression <alg>', 'compression algorithm').choices(['zstd', 'gzip', 'lz4', 'none']))
+      .option('--compression-level <n>', 'compression level 1 (fast) .. 9 (small)')
+      .option('--include <list>', 'only these sources (comma-separated: libsql,chromadb,lmdb,rocksdb,config,models,cache,temp)')
+      .option('--exclude <list>', 'leave out these sources'),
+  ).action(async (flags, cmd: Command) => {
+    // Commander reports --no-encrypt as encrypt=false and defaults it to true; only an explicit flag overrides the config.
+    const explicit = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+    await run((ctx) => runCreate(ctx, { ...flags, encrypt: explicit('encrypt') ? flags.encrypt : undefined, compress: explicit('compress') ? flags.compress : undefined }), globals(cmd));
+  });
+
+  passwordOptions(backup.command('verify').description('check every byte of a backup against its manifest').argument('<file>')).action(
+    async (file: string, flags, cmd: Command) => run((ctx) => runVerify(ctx, file, flags), globals(cmd)),
+  );
+
+  passwordOptions(backup.command('info').description('show the metadata and contents summary of a backup').argument('<file>')).action(
+    async (file: string, flags, cmd: Command) => run((ctx) => runInfo(ctx, file, flags), globals(cmd)),
+  );
+
+  backup
+    .command('list')
+    .description('list the backups in a directory, newest first (no password needed)')
+    .argument('[dir]')
+    .option('-v, --verbose', 'show ids, format versions and sources')
+    .action(async (dir: string | undefined, flags, cmd: Command) => run((ctx) => runList(ctx, dir, flags), globals(cmd)));
+
+  const demo = program.command('demo').description('sample data for trying aico-backup');
+  demo
+    .command('seed')
+    .description('write a sample AICO home (plain files in the AICO layout)')
+    .option('--size <mb>', 'approximate size in MiB', '32')
+    .option('--seed <n>', 'random seed (same seed, same home)', '42')
+    .option('--if-missing', 'do nothing if the home already holds data')
+    .action(async (flags, cmd: Command) => run((ctx) => runSeed(ctx, flags), globals(cmd)));
+
+  return program;
+}

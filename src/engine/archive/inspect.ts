@@ -1,0 +1,54 @@
+import { AicoError } from '../errors.js';
+import { MANIFEST_ENTRY, METADATA_ENTRY } from './layout.js';
+import type { Manifest, Metadata } from './metadata.js';
+import type { ArchiveReader } from './reader.js';
+import { parseTar, type TarEntry } from './tar-in.js';
+
+const MAX_JSON_ENTRY = 256 << 20;
+
+export async function readEntryBuffer(entry: TarEntry, limit = MAX_JSON_ENTRY): Promise<Buffer> {
+  const size = entry.header.size ?? 0;
+  if (size > limit) throw new AicoError('CORRUPT_ARCHIVE', `${entry.header.name} is implausibly large (${size} bytes).`);
+  const parts: Buffer[] = [];
+  for await (const part of entry.stream) parts.push(part);
+  return Buffer.concat(parts);
+}
+
+function parseJson<T>(buf: Buffer, what: string): T {
+  try {
+    return JSON.parse(buf.toString('utf8')) as T;
+  } catch {
+    throw new AicoError('CORRUPT_ARCHIVE', `${what} in the archive is not valid JSON.`, { hint: 'Use another copy of this backup.' });
+  }
+}
+
+/** Reads metadata.json, the first entry; only the first frame(s) are decoded. */
+export async function readMetadata(reader: ArchiveReader): Promise<{ metadata: Metadata; raw: Buffer }> {
+  let raw: Buffer | null = null;
+  await parseTar(reader.tar(0, reader.payloadLength - reader.locatorFrameLength), async (entry) => {
+    if (entry.header.name !== METADATA_ENTRY) {
+      throw new AicoError('CORRUPT_ARCHIVE', `The archive does not start with ${METADATA_ENTRY} (found "${entry.header.name}").`);
+    }
+    raw = await readEntryBuffer(entry, 16 << 20);
+    return false;
+  });
+  if (!raw) throw new AicoError('CORRUPT_ARCHIVE', `The archive has no ${METADATA_ENTRY}.`);
+  return { metadata: parseJson<Metadata>(raw, METADATA_ENTRY), raw };
+}
+
+/** Reads manifest.json through the locator, without decoding the archive body. */
+export async function readManifest(reader: ArchiveReader): Promise<{ manifest: Manifest; raw: Buffer }> {
+  const loc = await reader.locator();
+  let raw: Buffer | null = null;
+  await parseTar(reader.tar(loc.tailOffset, reader.payloadLength - reader.locatorFrameLength), async (entry) => {
+    if (entry.header.name !== MANIFEST_ENTRY) {
+      throw new AicoError('CORRUPT_ARCHIVE', `The archive tail does not start with ${MANIFEST_ENTRY}.`);
+    }
+    raw = await readEntryBuffer(entry);
+    return false;
+  });
+  if (!raw) throw new AicoError('CORRUPT_ARCHIVE', `The archive has no ${MANIFEST_ENTRY}.`);
+  const manifest = parseJson<Manifest>(raw, MANIFEST_ENTRY);
+  if (!Array.isArray(manifest.files)) throw new AicoError('CORRUPT_ARCHIVE', `${MANIFEST_ENTRY} has no file list.`);
+  return { manifest, raw };
+}

@@ -1,0 +1,51 @@
+import type { CodecName } from '../codec/types.js';
+
+/** metadata.json, the first tar entry (docs/FORMAT.md). */
+export interface Metadata {
+  backup_version: number;
+  tool: { name: 'aico-backup'; version: string };
+  id: string;
+  created: string;
+  backup_type: 'full' | 'incremental' | 'differential';
+  parent_id: string | null;
+  encryption:
+    | { enabled: true; cipher: 'aes-256-gcm-stream'; kdf: 'pbkdf2-hmac-sha256'; iterations: number; segment_size: number }
+    | { enabled: false };
+  compression: { algorithm: CodecName; level: number | null; codec_level: number | null; chunk_size: number };
+  databases: Record<string, SourceStats>;
+  platform: { os: string; arch: string; node: string };
+  home: string;
+}
+
+export interface SourceStats {
+  kind: 'database' | 'config' | 'extra';
+  /** Path inside the archive under which this source's files live. */
+  archive_path: string;
+  size_bytes: number;
+  files: number;
+  encrypted: boolean;
+  consistent: boolean;
+  method: string;
+}
+
+/** One file in manifest.json. Hashes are inside the encryption when the archive is encrypted. */
+export interface ManifestFile {
+  path: string;
+  source: string;
+  size: number;
+  mode: number;
+  mtime: string;
+  sha256: string;
+  block_size: number;
+  /** Index (in hashes) of this file's first block hash in manifest.blocks. */
+  blocks_offset: number;
+  blocks_count: number;
+}
+
+export interface Manifest {
+  format: number;
+  block_hash: 'sha256';
+  /** SHA-256 of the metadata.json entry, so unencrypted archives can check it too. */
+  metadata_sha256: string;
+  files: ManifestFile[];
+}

@@ -1,0 +1,94 @@
+import tar from 'tar-stream';
+import { once } from 'node:events';
+import { TAR_EOF_BYTES } from './layout.js';
+
+export interface ByteSink {
+  write(data: Buffer): Promise<void>;
+}
+
+export interface TarEntryHeader {
+  name: string;
+  size: number;
+  mode?: number;
+  mtime?: Date;
+}
+
+/**
+ * A tar-stream pack whose output is pumped into an async sink. With
+ * `keepOpen`, the two zero blocks that end the tar are held back and dropped,
+ * so a second TarOut can continue the same tar stream (the archive's tail
+ * must start at a frame boundary, after everything else is written).
+ */
+export class TarOut {
+  private readonly pack = tar.pack();
+  private readonly pump: Promise<void>;
+  private held: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly sink: ByteSink,
+    private readonly keepOpen: boolean,
+  ) {
+    this.pump = this.run();
+    this.pump.catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    for await (const chunk of this.pack as AsyncIterable<Buffer>) {
+      if (!this.keepOpen) {
+        await this.sink.write(chunk);
+        continue;
+      }
+      // Hold back the last TAR_EOF_BYTES bytes seen so far.
+      const joined = this.held.length + chunk.length;
+      if (joined <= TAR_EOF_BYTES) {
+        this.held = Buffer.concat([this.held, chunk]);
+        continue;
+      }
+      const release = joined - TAR_EOF_BYTES;
+      if (release <= this.held.length) {
+        await this.sink.write(this.held.subarray(0, release));
+        this.held = Buffer.concat([this.held.subarray(release), chunk]);
+      } else {
+        if (this.held.length) await this.sink.write(this.held);
+        await this.sink.write(chunk.subarray(0, release - this.held.length));
+        this.held = Buffer.from(chunk.subarray(release - this.held.length));
+      }
+    }
+  }
+
+  async addBuffer(header: TarEntryHeader, data: Buffer): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.pack.entry({ ...header, type: 'file' }, data, (err) => (err ? reject(err) : resolve()));
+    });
+  }
+
+  /** Streams an entry whose size is fixed up front; `chunks` must yield exactly header.size bytes. */
+  async addStream(header: TarEntryHeader, chunks: AsyncIterable<Buffer>): Promise<void> {
+    let done!: Promise<void>;
+    const entry = await new Promise<NodeJS.WritableStream & { write(b: Buffer): boolean; end(): void }>((resolve) => {
+      done = new Promise<void>((ok, fail) => {
+        const e = this.pack.entry({ ...header, type: 'file' }, (err) => (err ? fail(err) : ok()));
+        resolve(e as never);
+      });
+    });
+    done.catch(() => {});
+    for await (const chunk of chunks) {
+      if (!entry.write(chunk)) await Promise.race([once(entry as never, 'drain'), done]);
+    }
+    entry.end();
+    await done;
+  }
+
+  /** Ends the pack and waits until every byte reached the sink. */
+  async finish(): Promise<void> {
+    this.pack.finalize();
+    await this.pump;
+    if (this.keepOpen && (this.held.length !== TAR_EOF_BYTES || this.held.some((b) => b !== 0))) {
+      throw new Error('tar stream did not end with its end-of-archive blocks');
+    }
+  }
+
+  destroy(error: Error): void {
+    this.pack.destroy(error);
+  }
+}

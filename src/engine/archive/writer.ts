@@ -1,0 +1,192 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import type { Codec } from '../codec/types.js';
+import { ChunkCompressor } from '../codec/compressor.js';
+import { encodeHeader, headerLength, type PublicHeader } from '../crypto/header.js';
+import { deriveKek, MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
+import { payloadKey, SegmentSealer } from '../crypto/segments.js';
+import { throwIfAborted } from '../errors.js';
+import { AtomicFile } from '../fsutil/atomic-file.js';
+import { BlockSpool } from './block-spool.js';
+import { readHashed, type HashedRead } from './hashing-reader.js';
+import {
+  BLOCK_HASH_BYTES,
+  BLOCKS_ENTRY,
+  CHUNK_SIZE,
+  DEFAULT_BLOCK_SIZE,
+  FORMAT_VERSION,
+  MANIFEST_ENTRY,
+  METADATA_ENTRY,
+  SEGMENT_SIZE,
+} from './layout.js';
+import { encodeLocator } from './locator.js';
+import type { Manifest, ManifestFile, Metadata } from './metadata.js';
+import { TarOut, type ByteSink } from './tar-out.js';
+
+export interface PlannedFile {
+  source: string;
+  absPath: string;
+  archivePath: string;
+  size: number;
+  mode: number;
+  mtime: Date;
+}
+
+export interface ArchiveEncryption {
+  password: Buffer;
+  /** Defaults to the OWASP minimum; lower values are for tests only. */
+  iterations?: number;
+}
+
+export interface WriteArchiveOptions {
+  path: string;
+  codec: Codec;
+  codecLevel: number | null;
+  encryption: ArchiveEncryption | null;
+  metadata: Metadata;
+  /** Small entries placed right after metadata.json (e.g. encryption_key.enc). */
+  extraEntries?: { name: string; data: Buffer }[];
+  files: PlannedFile[];
+  onProgress?: (bytesDone: number, source: string) => void;
+  onFileChanged?: (file: PlannedFile, bytesOnDisk: number) => void;
+  signal?: AbortSignal;
+}
+
+export interface WriteArchiveResult {
+  path: string;
+  bytes: number;
+  tarBytes: number;
+  files: number;
+}
+
+const concurrency = () => Math.max(2, availableParallelism()) + 1;
+
+/** Writes one archive (docs/FORMAT.md) atomically; nothing appears under `path` unless it succeeds. */
+export async function writeArchive(opts: WriteArchiveOptions): Promise<WriteArchiveResult> {
+  const out = await AtomicFile.create(opts.path);
+  const spool = await BlockSpool.create(`${opts.path}.${process.pid}.blocks.partial`).catch(async (e) => {
+    await out.abort();
+    throw e;
+  });
+  try {
+    const result = await writeInto(out, spool, opts);
+    await out.commit();
+    return result;
+  } catch (error) {
+    await out.abort();
+    throw error;
+  } finally {
+    await spool.remove();
+  }
+}
+
+async function writeInto(out: AtomicFile, spool: BlockSpool, opts: WriteArchiveOptions): Promise<WriteArchiveResult> {
+  const { metadata, signal } = opts;
+  let sink: ByteSink = out;
+  let finishEncryption: (() => Promise<void>) | null = null;
+
+  if (opts.encryption) {
+    const iterations = opts.encryption.iterations ?? MIN_PBKDF2_ITERATIONS;
+    const salt = randomBytes(16);
+    const publicHeader: PublicHeader = {
+      id: metadata.id,
+      created: metadata.created,
+      backup_type: metadata.backup_type,
+      parent_id: metadata.parent_id,
+      kdf: { name: 'pbkdf2-hmac-sha256', iterations, salt: salt.toString('base64') },
+      cipher: 'aes-256-gcm-stream',
+      segment_size: SEGMENT_SIZE,
+    };
+    const dataKey = randomBytes(32);
+    const kek = await deriveKek(opts.encryption.password, { name: 'pbkdf2-hmac-sha256', iterations, salt });
+    const key = await payloadKey(dataKey);
+    // Reserve the header; it is written last, once the payload length is known.
+    await out.write(Buffer.alloc(headerLength(publicHeader)));
+    const sealer = new SegmentSealer(key, SEGMENT_SIZE, concurrency(), (sealed) => out.write(sealed));
+    sink = sealer;
+    finishEncryption = async () => {
+      const payloadLength = await sealer.end();
+      try {
+        await out.writeAt(encodeHeader(publicHeader, payloadLength, kek, dataKey), 0);
+      } finally {
+        kek.fill(0);
+        dataKey.fill(0);
+      }
+    };
+  }
+
+  const compressor = new ChunkCompressor(opts.codec, opts.codecLevel, CHUNK_SIZE, concurrency(), sink);
+  const body = new TarOut(compressor, true);
+  const manifestFiles: ManifestFile[] = [];
+  let bytesDone = 0;
+  try {
+    const metadataJson = Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`);
+    const now = new Date(metadata.created);
+    await body.addBuffer({ name: METADATA_ENTRY, size: metadataJson.length, mode: 0o600, mtime: now }, metadataJson);
+    for (const extra of opts.extraEntries ?? []) {
+      await body.addBuffer({ name: extra.name, size: extra.data.length, mode: 0o600, mtime: now }, extra.data);
+    }
+    for (const file of opts.files) {
+      throwIfAborted(signal);
+      const firstBlock = spool.count;
+      const read: Partial<HashedRead> = {};
+      const chunks = readHashed(file.absPath, file.size, DEFAULT_BLOCK_SIZE, (h) => spool.add(h), read, signal);
+      await body.addStream(
+        { name: file.archivePath, size: file.size, mode: file.mode & 0o7777, mtime: file.mtime },
+        (async function* () {
+          for await (const chunk of chunks) {
+            bytesDone += chunk.length;
+            opts.onProgress?.(bytesDone, file.source);
+            yield chunk;
+          }
+        })(),
+      );
+      if (read.bytesOnDisk !== file.size) opts.onFileChanged?.(file, read.bytesOnDisk ?? 0);
+      manifestFiles.push({
+        path: file.archivePath,
+        source: file.source,
+        size: file.size,
+        mode: file.mode & 0o7777,
+        mtime: file.mtime.toISOString(),
+        sha256: read.sha256!,
+        block_size: DEFAULT_BLOCK_SIZE,
+        blocks_offset: firstBlock,
+        blocks_count: spool.count - firstBlock,
+      });
+    }
+    await body.finish();
+  } catch (error) {
+    body.destroy(error as Error);
+    throw error;
+  }
+
+  // The tail starts a new frame so readers can seek to it (see locator.ts).
+  await compressor.cut();
+  const tailOffset = await compressor.settledOutputOffset();
+  const tailTarOffset = compressor.inputOffset;
+  const manifest: Manifest = {
+    format: FORMAT_VERSION,
+    block_hash: 'sha256',
+    metadata_sha256: createHash('sha256').update(`${JSON.stringify(metadata, null, 2)}\n`).digest('hex'),
+    files: manifestFiles,
+  };
+  const tail = new TarOut(compressor, false);
+  try {
+    const manifestJson = Buffer.from(`${JSON.stringify(manifest)}\n`);
+    const mtime = new Date(metadata.created);
+    await tail.addBuffer({ name: MANIFEST_ENTRY, size: manifestJson.length, mode: 0o600, mtime }, manifestJson);
+    await tail.addStream({ name: BLOCKS_ENTRY, size: spool.count * BLOCK_HASH_BYTES, mode: 0o600, mtime }, spool.read());
+    await tail.finish();
+  } catch (error) {
+    tail.destroy(error as Error);
+    throw error;
+  }
+  const tarLength = compressor.inputOffset;
+  await compressor.end();
+  await compressor.writeRaw(
+    opts.codec.wrapLocator(encodeLocator({ tailOffset, tailTarOffset, tarLength, chunkSize: CHUNK_SIZE })),
+  );
+  throwIfAborted(signal);
+  await finishEncryption?.();
+  return { path: opts.path, bytes: out.bytesWritten, tarBytes: tarLength, files: manifestFiles.length };
+}

@@ -1,0 +1,33 @@
+import { z } from 'zod';
+import { CODEC_NAMES } from '../codec/types.js';
+import { SOURCE_NAMES } from '../sources/catalog.js';
+
+const sourceName = z.string().refine((n) => SOURCE_NAMES.includes(n.trim().toLowerCase()), {
+  message: `must be one of ${SOURCE_NAMES.join(', ')}`,
+});
+const count = z.number().int().min(0);
+
+/** The `backup:` section of core.yaml. Unknown keys are errors, not silently ignored. */
+export const backupConfigSchema = z
+  .object({
+    encrypt: z.boolean(),
+    compression: z.enum(CODEC_NAMES as [string, ...string[]]),
+    compression_level: z.number().int().min(1).max(9),
+    output_dir: z.string().min(1),
+    include: z.array(sourceName),
+    exclude: z.array(sourceName),
+    retention: z
+      .object({ keep_last: count.optional(), keep_daily: count, keep_weekly: count, keep_monthly: count })
+      .strict(),
+    schedule: z
+      .object({
+        enabled: z.boolean(),
+        frequency: z.enum(['daily', 'weekly', 'monthly']),
+        time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24h)'),
+        day: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']),
+      })
+      .strict(),
+  })
+  .strict();
+
+export type BackupConfig = z.infer<typeof backupConfigSchema>;

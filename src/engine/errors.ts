@@ -1,0 +1,90 @@
+/**
+ * Every failure the engine reports carries a stable code. Codes are part of the
+ * CLI contract (`--json` prints them, scripts branch on them); exit codes group
+ * them so shells can tell "wrong password" from "damaged archive" without JSON.
+ */
+export const ERROR_CODES = {
+  USAGE: 2,
+  CONFIG_INVALID: 2,
+  PASSWORD_REQUIRED: 2,
+  WRONG_PASSWORD: 3,
+  CORRUPT_HEADER: 4,
+  CORRUPT_ARCHIVE: 4,
+  TRUNCATED_ARCHIVE: 4,
+  TRAILING_DATA: 4,
+  CHECKSUM_MISMATCH: 4,
+  NOT_AN_ARCHIVE: 4,
+  NOT_FOUND: 5,
+  LOCKED: 6,
+  NO_SPACE: 7,
+  UNSUPPORTED_FORMAT: 8,
+  IO_ERROR: 1,
+  INTERNAL: 1,
+  CANCELLED: 130,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface AicoErrorOptions {
+  /** What the user can do about it, shown under the message. */
+  hint?: string;
+  cause?: unknown;
+  /** Extra machine-readable facts (never secrets). */
+  details?: Record<string, unknown>;
+}
+
+export class AicoError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  readonly details: Record<string, unknown> | undefined;
+
+  constructor(code: ErrorCode, message: string, options: AicoErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AicoError';
+    this.code = code;
+    this.hint = options.hint;
+    this.details = options.details;
+  }
+
+  get exitCode(): number {
+    return ERROR_CODES[this.code];
+  }
+}
+
+export function isAicoError(error: unknown, code?: ErrorCode): error is AicoError {
+  return error instanceof AicoError && (code === undefined || error.code === code);
+}
+
+/** Turns filesystem errors the user can act on into coded errors; rethrows the rest as-is. */
+export function fromFsError(error: unknown, what: string): AicoError {
+  if (error instanceof AicoError) return error;
+  const err = error as NodeJS.ErrnoException;
+  switch (err?.code) {
+    case 'ENOSPC':
+    case 'EDQUOT':
+      return new AicoError('NO_SPACE', `No space left while writing ${what}.`, {
+        hint: 'Free some space on that disk or choose another output directory with --output.',
+        cause: error,
+      });
+    case 'ENOENT':
+      return new AicoError('NOT_FOUND', `${what} does not exist.`, { cause: error });
+    case 'EACCES':
+    case 'EPERM':
+    case 'EROFS':
+      return new AicoError('IO_ERROR', `Permission denied for ${what}.`, {
+        hint: 'Check the ownership and permissions of that path.',
+        cause: error,
+      });
+    default:
+      return new AicoError('IO_ERROR', `${what}: ${err?.message ?? String(error)}`, { cause: error });
+  }
+}
+
+export function cancelledError(): AicoError {
+  return new AicoError('CANCELLED', 'Cancelled; nothing was written under a final name.');
+}
+
+/** Throws the cancellation error if the signal fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw cancelledError();
+}

@@ -1,0 +1,57 @@
+/**
+ * The one event union every engine operation reports through. The CLI prints
+ * it (text or JSON lines on stderr) and the TUI renders it; neither has a code
+ * path of its own for what happens inside an operation.
+ */
+export type OperationName = 'create' | 'verify' | 'info' | 'list';
+
+export type PhaseName = 'scan' | 'archive' | 'finalize' | 'header' | 'read' | 'check';
+
+export type EngineEvent =
+  | { type: 'start'; op: OperationName; path?: string; totalBytes?: number }
+  | { type: 'phase'; phase: PhaseName; message: string }
+  | {
+      type: 'progress';
+      bytesDone: number;
+      bytesTotal: number | null;
+      /** Source currently being read, e.g. "libsql" or "config". */
+      source?: string;
+    }
+  | { type: 'item'; source: string; path: string; bytes: number }
+  | { type: 'warning'; code: string; message: string }
+  | { type: 'summary'; op: OperationName; ok: boolean; durationMs: number; bytes?: number };
+
+export type EventSink = (event: EngineEvent) => void;
+
+export interface OperationContext {
+  onEvent?: EventSink;
+  signal?: AbortSignal;
+}
+
+export const noopSink: EventSink = () => {};
+
+/**
+ * Limits progress events to one per interval (plus the final one) so a fast
+ * operation does not flood a terminal or a JSON consumer.
+ */
+export function throttledProgress(
+  sink: EventSink,
+  bytesTotal: number | null,
+  intervalMs = 100,
+): { update(bytesDone: number, source?: string): void; flush(bytesDone: number): void } {
+  let last = 0;
+  let lastSource: string | undefined;
+  return {
+    update(bytesDone, source) {
+      const now = Date.now();
+      if (source !== lastSource || now - last >= intervalMs) {
+        last = now;
+        lastSource = source;
+        sink({ type: 'progress', bytesDone, bytesTotal, ...(source ? { source } : {}) });
+      }
+    },
+    flush(bytesDone) {
+      sink({ type: 'progress', bytesDone, bytesTotal, ...(lastSource ? { source: lastSource } : {}) });
+    },
+  };
+}

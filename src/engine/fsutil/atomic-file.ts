@@ -1,0 +1,108 @@
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import { AicoError, fromFsError } from '../errors.js';
+
+export const PARTIAL_SUFFIX = '.partial';
+
+/**
+ * A file that appears under its final name only when complete: bytes go to
+ * `NAME.<pid>.partial` (0600), which is fsynced, hard-linked to NAME (link
+ * fails rather than overwrite an existing file) and unlinked, then the
+ * directory is fsynced. Anything else removes the partial file.
+ */
+export class AtomicFile {
+  private position = 0;
+
+  private constructor(
+    readonly finalPath: string,
+    readonly partialPath: string,
+    private readonly handle: fs.FileHandle,
+  ) {}
+
+  static async create(finalPath: string): Promise<AtomicFile> {
+    const partialPath = `${finalPath}.${process.pid}${PARTIAL_SUFFIX}`;
+    try {
+      const handle = await fs.open(partialPath, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      return new AtomicFile(finalPath, partialPath, handle);
+    } catch (error) {
+      throw fromFsError(error, partialPath);
+    }
+  }
+
+  get bytesWritten(): number {
+    return this.position;
+  }
+
+  async write(data: Buffer): Promise<void> {
+    try {
+      let done = 0;
+      while (done < data.length) {
+        const { bytesWritten } = await this.handle.write(data, done, data.length - done, this.position);
+        done += bytesWritten;
+        this.position += bytesWritten;
+      }
+    } catch (error) {
+      throw fromFsError(error, this.finalPath);
+    }
+  }
+
+  /** Writes at an absolute offset without moving the append position (header patching). */
+  async writeAt(data: Buffer, offset: number): Promise<void> {
+    try {
+      await this.handle.write(data, 0, data.length, offset);
+    } catch (error) {
+      throw fromFsError(error, this.finalPath);
+    }
+  }
+
+  async commit(): Promise<void> {
+    try {
+      await this.handle.sync();
+      await this.handle.close();
+      try {
+        await fs.link(this.partialPath, this.finalPath);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+          throw new AicoError('IO_ERROR', `${this.finalPath} appeared while the backup was written; it was left untouched.`, {
+            hint: 'Run the command again; it picks a new name.',
+          });
+        }
+        throw error;
+      }
+      await fs.unlink(this.partialPath);
+      await syncDir(path.dirname(this.finalPath));
+    } catch (error) {
+      await fs.unlink(this.partialPath).catch(() => {});
+      throw fromFsError(error, this.finalPath);
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.handle.close().catch(() => {});
+    await fs.unlink(this.partialPath).catch(() => {});
+  }
+}
+
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Creates dir (and parents) with mode 0700 if missing. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  try {
+    await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  } catch (error) {
+    throw fromFsError(error, dir);
+  }
+}
+
+/** Parses the pid out of a partial file name written by AtomicFile, or null. */
+export function partialOwnerPid(name: string): number | null {
+  const match = /\.(\d+)\.(?:[a-z]+\.)?partial$/.exec(name);
+  return match ? Number(match[1]) : null;
+}

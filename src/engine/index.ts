@@ -1,0 +1,18 @@
+/**
+ * The engine's only public door. The CLI and the TUI import from here and
+ * nowhere else under src/engine; nothing here imports ink, react or the UI.
+ */
+export { create, type CreateOptions, type CreateResult } from './ops/create.js';
+export { verify, type VerifyOptions, type VerifyResult, type VerifyProblem } from './ops/verify.js';
+export { info, type InfoOptions, type InfoResult } from './ops/info.js';
+export { list, type BackupEntry, type ListResult } from './ops/list.js';
+export type { EngineEvent, EventSink, OperationContext, OperationName, PhaseName } from './events.js';
+export { AicoError, ERROR_CODES, isAicoError, type ErrorCode } from './errors.js';
+export { CODEC_NAMES, type CodecName } from './codec/index.js';
+export { loadConfig, resolveHome, expandTilde, type LoadedConfig } from './config/load.js';
+export type { BackupConfig } from './config/schema.js';
+export { SOURCE_NAMES } from './sources/catalog.js';
+export type { Metadata, Manifest, ManifestFile } from './archive/metadata.js';
+export type { PasswordProvider } from './archive/reader.js';
+export { TOOL_VERSION } from './version.js';
+export { seedSample, type SeedOptions } from './sample/seed.js';

@@ -1,0 +1,44 @@
+import { readManifest, readMetadata } from '../archive/inspect.js';
+import type { Metadata } from '../archive/metadata.js';
+import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
+import type { OperationContext } from '../events.js';
+
+export interface InfoOptions {
+  path: string;
+  password?: PasswordProvider;
+}
+
+export interface InfoResult {
+  path: string;
+  bytes: number;
+  encrypted: boolean;
+  compression: string;
+  metadata: Metadata;
+  contents: { files: number; bytes: number; bySource: Record<string, { files: number; bytes: number }> };
+}
+
+/** Metadata and a summary of the contents; decodes only the first frame and the tail. */
+export async function info(opts: InfoOptions, ctx: OperationContext = {}): Promise<InfoResult> {
+  ctx.onEvent?.({ type: 'start', op: 'info', path: opts.path });
+  const reader = await ArchiveReader.open(opts.path, opts.password ?? null, ctx.signal);
+  try {
+    const { metadata } = await readMetadata(reader);
+    const { manifest } = await readManifest(reader);
+    const bySource: InfoResult['contents']['bySource'] = {};
+    for (const f of manifest.files) {
+      const s = (bySource[f.source] ??= { files: 0, bytes: 0 });
+      s.files++;
+      s.bytes += f.size;
+    }
+    return {
+      path: opts.path,
+      bytes: reader.fileSize,
+      encrypted: reader.encrypted,
+      compression: reader.codec.name,
+      metadata,
+      contents: { files: manifest.files.length, bytes: manifest.files.reduce((n, f) => n + f.size, 0), bySource },
+    };
+  } finally {
+    await reader.close();
+  }
+}

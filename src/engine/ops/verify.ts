@@ -1,0 +1,186 @@
+import { createHash } from 'node:crypto';
+import { BlockHasher } from '../archive/block-hasher.js';
+import { readEntryBuffer, readManifest } from '../archive/inspect.js';
+import { BLOCK_HASH_BYTES, BLOCKS_ENTRY, FORMAT_VERSION, KEY_ENTRY, MANIFEST_ENTRY, METADATA_ENTRY } from '../archive/layout.js';
+import type { ManifestFile, Metadata } from '../archive/metadata.js';
+import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
+import { parseTar } from '../archive/tar-in.js';
+import { AicoError } from '../errors.js';
+import { noopSink, throttledProgress, type OperationContext } from '../events.js';
+
+export interface VerifyOptions {
+  path: string;
+  password?: PasswordProvider;
+}
+
+export interface VerifyProblem {
+  code: string;
+  message: string;
+  path?: string;
+}
+
+export interface VerifyResult {
+  ok: boolean;
+  path: string;
+  id: string | null;
+  encrypted: boolean;
+  compression: string;
+  files: number;
+  bytes: number;
+  problems: VerifyProblem[];
+  durationMs: number;
+}
+
+const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
+
+/**
+ * Reads the whole archive: authenticates every segment, decodes every frame,
+ * and checks every file against the manifest (SHA-256 and block hashes), the
+ * metadata against its recorded hash, and the locator against the stream.
+ * Damage that stops reading throws a coded error; mismatches are collected.
+ */
+export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): Promise<VerifyResult> {
+  const started = Date.now();
+  const emit = ctx.onEvent ?? noopSink;
+  emit({ type: 'start', op: 'verify', path: opts.path });
+  emit({ type: 'phase', phase: 'header', message: 'Checking the header' });
+  const reader = await ArchiveReader.open(opts.path, opts.password ?? null, ctx.signal);
+  const problems: VerifyProblem[] = [];
+  const problem = (code: string, message: string, path?: string) => problems.push({ code, message, ...(path ? { path } : {}) });
+  let metadata: Metadata | null = null;
+  try {
+    const loc = await reader.locator();
+    const { manifest, raw: manifestRaw } = await readManifest(reader);
+    const byPath = new Map<string, ManifestFile>(manifest.files.map((f) => [f.path, f]));
+    const seen = new Set<string>();
+    const runDigests = new Map<string, string>();
+    const total = manifest.files.reduce((sum, f) => sum + f.size, 0);
+    const progress = throttledProgress(emit, total);
+    let done = 0;
+    let tarOffset = 0;
+    // Without compression the stream is the tar itself and "frames" are just read sizes.
+    const plainTar = reader.codec.name === 'none';
+    let tailFrameSeen = plainTar && loc.tailOffset === loc.tailTarOffset;
+    const onFrame = (offset: number, length: number) => {
+      if (!plainTar && offset === loc.tailOffset) {
+        tailFrameSeen = true;
+        if (tarOffset !== loc.tailTarOffset) problem('LOCATOR_MISMATCH', 'The end marker points to the wrong place in the tar stream.');
+      }
+      tarOffset += length;
+    };
+    emit({ type: 'phase', phase: 'read', message: 'Reading and checking every file' });
+    let index = 0;
+    await parseTar(reader.tar(0, reader.payloadLength - reader.locatorFrameLength, ctx.signal, onFrame), async (entry) => {
+      const name = entry.header.name;
+      const first = index++ === 0;
+      if (first !== (name === METADATA_ENTRY)) {
+        problem('LAYOUT', `${METADATA_ENTRY} must be the first entry (found "${name}" first).`);
+      }
+      if (entry.header.type !== 'file') {
+        problem('UNEXPECTED_ENTRY', `Entry "${name}" is a ${entry.header.type}, not a regular file.`, name);
+        return;
+      }
+      if (name === METADATA_ENTRY) {
+        const raw = await readEntryBuffer(entry, 16 << 20);
+        if (sha256(raw) !== manifest.metadata_sha256) problem('CHECKSUM_MISMATCH', `${METADATA_ENTRY} does not match its recorded hash.`, name);
+        metadata = JSON.parse(raw.toString('utf8')) as Metadata;
+        checkMetadata(metadata, reader, problem);
+        return;
+      }
+      if (name === MANIFEST_ENTRY) {
+        if (!(await readEntryBuffer(entry)).equals(manifestRaw)) problem('LAYOUT', 'Two different manifests in one archive.', name);
+        return;
+      }
+      if (name === BLOCKS_ENTRY) {
+        await checkBlockRuns(entry.stream, manifest.files, runDigests, problem);
+        return;
+      }
+      if (name === KEY_ENTRY) return;
+      const file = byPath.get(name);
+      if (!file) return void problem('UNEXPECTED_ENTRY', `Entry "${name}" is not in the manifest.`, name);
+      if (seen.has(name)) return void problem('DUPLICATE_ENTRY', `Entry "${name}" appears twice.`, name);
+      seen.add(name);
+      if ((entry.header.size ?? 0) !== file.size) {
+        problem('SIZE_MISMATCH', `${name}: ${entry.header.size} bytes in the archive, ${file.size} in the manifest.`, name);
+      }
+      const run = createHash('sha256');
+      const hasher = new BlockHasher(file.block_size, (h) => void run.update(h));
+      for await (const chunk of entry.stream) {
+        await hasher.update(chunk);
+        done += chunk.length;
+        progress.update(done, file.source);
+      }
+      if ((await hasher.finish()) !== file.sha256) problem('CHECKSUM_MISMATCH', `${name} does not match its SHA-256 in the manifest.`, name);
+      runDigests.set(name, run.digest('hex'));
+    });
+    progress.flush(done);
+    for (const f of manifest.files) if (!seen.has(f.path)) problem('MISSING_ENTRY', `${f.path} is listed in the manifest but missing.`, f.path);
+    if (!tailFrameSeen) problem('LOCATOR_MISMATCH', 'The end marker does not point at a frame boundary.');
+    if (tarOffset !== loc.tarLength) problem('LOCATOR_MISMATCH', `The tar stream has ${tarOffset} bytes; the end marker says ${loc.tarLength}.`);
+    if (!metadata) problem('LAYOUT', `The archive has no ${METADATA_ENTRY}.`);
+    const durationMs = Date.now() - started;
+    const ok = problems.length === 0;
+    emit({ type: 'summary', op: 'verify', ok, durationMs, bytes: reader.fileSize });
+    return {
+      ok,
+      path: opts.path,
+      id: (metadata as Metadata | null)?.id ?? reader.header?.header.id ?? null,
+      encrypted: reader.encrypted,
+      compression: reader.codec.name,
+      files: manifest.files.length,
+      bytes: reader.fileSize,
+      problems,
+      durationMs,
+    };
+  } finally {
+    await reader.close();
+  }
+}
+
+function checkMetadata(metadata: Metadata, reader: ArchiveReader, problem: (code: string, message: string) => void): void {
+  if (typeof metadata.backup_version !== 'number' || metadata.backup_version > FORMAT_VERSION) {
+    throw new AicoError('UNSUPPORTED_FORMAT', `This archive is format ${metadata.backup_version}; this aico-backup reads up to ${FORMAT_VERSION}.`, {
+      hint: 'Install a newer aico-backup to read it.',
+    });
+  }
+  const header = reader.header?.header;
+  if (header && (header.id !== metadata.id || header.created !== metadata.created || header.backup_type !== metadata.backup_type)) {
+    problem('METADATA_MISMATCH', 'The header and metadata.json describe different backups.');
+  }
+  if (metadata.compression?.algorithm !== reader.codec.name) {
+    problem('METADATA_MISMATCH', `metadata.json says ${metadata.compression?.algorithm}, the data is ${reader.codec.name}.`);
+  }
+}
+
+/** manifest.blocks holds each file's block hashes back to back, in manifest order. */
+async function checkBlockRuns(
+  stream: AsyncIterable<Buffer>,
+  files: ManifestFile[],
+  digests: Map<string, string>,
+  problem: (code: string, message: string, path?: string) => void,
+): Promise<void> {
+  const ordered = [...files].sort((a, b) => a.blocks_offset - b.blocks_offset);
+  let fileIndex = 0;
+  let need = (ordered[0]?.blocks_count ?? 0) * BLOCK_HASH_BYTES;
+  let run = createHash('sha256');
+  const close = () => {
+    const f = ordered[fileIndex]!;
+    const expected = digests.get(f.path);
+    if (expected !== undefined && expected !== run.digest('hex')) problem('BLOCK_HASH_MISMATCH', `${f.path}: block hashes do not match its content.`, f.path);
+    run = createHash('sha256');
+    fileIndex++;
+    need = (ordered[fileIndex]?.blocks_count ?? 0) * BLOCK_HASH_BYTES;
+  };
+  while (fileIndex < ordered.length && need === 0) close();
+  for await (const chunk of stream) {
+    let pos = 0;
+    while (pos < chunk.length && fileIndex < ordered.length) {
+      const n = Math.min(need, chunk.length - pos);
+      run.update(chunk.subarray(pos, pos + n));
+      pos += n;
+      need -= n;
+      while (fileIndex < ordered.length && need === 0) close();
+    }
+  }
+  if (fileIndex < ordered.length) problem('BLOCK_HASH_MISMATCH', `${BLOCKS_ENTRY} is shorter than the manifest says.`);
+}
