@@ -19,13 +19,7 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.code === 'CANCELLED' && process.exitCode === 143 ? 143 : err.exitCode;
     }
   };
-  const program = buildProgram(run);
-  program.exitOverride();
-  program.configureOutput({
-    writeErr: (s) => {
-      if (!wantsJson) process.stderr.write(s);
-    },
-  });
+  const program = buildProgram(run, wantsJson);
   try {
     if (argv.length <= 2) {
       program.outputHelp();

@@ -24,14 +24,20 @@ const passwordOptions = (cmd: Command) =>
     .option('--password-file <file>', 'read the backup password from a file');
 
 /** Builds the command tree; `run` receives each command's handler with its context. */
-export function buildProgram(run: (fn: (ctx: RunContext) => Promise<void>, flags: GlobalFlags) => Promise<void>): Command {
+export function buildProgram(
+  run: (fn: (ctx: RunContext) => Promise<void>, flags: GlobalFlags) => Promise<void>,
+  json: boolean,
+): Command {
   const program = new Command('aico')
     .description('Backup, restore and encryption migration for AICO')
     .version(TOOL_VERSION)
     .option('--home <dir>', 'AICO home (default: $AICO_HOME or ${XDG_DATA_HOME:-~/.local/share}/aico)')
     .option('--json', 'print one JSON document on stdout (progress as JSON lines on stderr)')
     .showHelpAfterError(false)
-    .addHelpText('after', EXIT_CODES_HELP);
+    .addHelpText('after', EXIT_CODES_HELP)
+    // Set before subcommands are added: they inherit these. Usage errors then exit 2 (and print JSON under --json).
+    .exitOverride()
+    .configureOutput({ writeErr: (s) => void (json ? undefined : process.stderr.write(s)) });
 
   const globals = (cmd: Command): GlobalFlags => cmd.optsWithGlobals() as GlobalFlags;
   const backup = program.command('backup').description('create, verify, inspect and list backups').addHelpText('after', EXIT_CODES_HELP);

@@ -71,6 +71,7 @@ function vectorFill(rng: Prng) {
   };
 }
 
+/** Recent messages as log-like text lines: highly compressible. */
 function textFill(rng: Prng) {
   return (buf: Buffer) => {
     let pos = 0;
@@ -94,8 +95,7 @@ export async function seedSample(opts: SeedOptions): Promise<SeedResult> {
     ['data/aico.db', Math.round(total * 0.3 / 4096) * 4096, pageFill(rng)],
     ['data/memory/semantic/chroma.sqlite3', Math.round(total * 0.15 / 4096) * 4096, pageFill(rng)],
     ['data/memory/semantic/6f1c2a9e-segment/data_level0.bin', Math.round(total * 0.4 / 3072) * 3072, vectorFill(rng)],
-    ['data/memory/working/data.mdb', Math.round(total * 0.1 / 4096) * 4096, pageFill(rng)],
-    ['data/logs/aico.log', Math.round(total * 0.05), textFill(rng)],
+    ['data/memory/working/data.mdb', Math.round(total * 0.15 / 4096) * 4096, textFill(rng)],
   ];
   let bytes = 0;
   let files = 0;

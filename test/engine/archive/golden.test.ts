@@ -1,0 +1,43 @@
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { info, verify } from '../../../src/engine/index.js';
+import { expectedArchiveTree, ROOT, tempDir, treeHashes } from '../../helpers.js';
+
+/**
+ * Archives written by released versions must stay readable. Each format
+ * version keeps its files in test/fixtures/golden/vN with the sha256 list of
+ * the home they were made from (password of the encrypted ones: golden-vN).
+ */
+const GOLDEN = path.join(ROOT, 'test', 'fixtures', 'golden');
+
+describe('golden archives of every format version', async () => {
+  for (const version of await fs.readdir(GOLDEN)) {
+    const dir = path.join(GOLDEN, version);
+    const password = () => Promise.resolve(Buffer.from(`golden-${version}`));
+    const home: Record<string, string> = {};
+    for (const line of (await fs.readFile(path.join(dir, 'home.sha256'), 'utf8')).trim().split('\n')) {
+      const [hash, file] = line.split(/\s+/);
+      home[file!.replace(/^\.\//, '')] = hash!;
+    }
+    const expected = expectedArchiveTree(home);
+    for (const name of (await fs.readdir(dir)).filter((n) => n.includes('.tar'))) {
+      test(`${version}/${name} verifies and holds the original files`, async () => {
+        const file = path.join(dir, name);
+        const v = await verify({ path: file, password });
+        assert.deepEqual(v.problems, []);
+        const i = await info({ path: file, password });
+        assert.equal(i.metadata.backup_version, Number(version.slice(1)));
+        assert.equal(i.contents.files, Object.keys(expected).length);
+        if (!name.endsWith('.enc')) {
+          const into = tempDir();
+          execFileSync('bash', ['-o', 'pipefail', '-c', `gzip -dc "$0" | tar -xf - -C "$1"`, file, into]);
+          const got = await treeHashes(into);
+          for (const [p, h] of Object.entries(expected)) assert.equal(got[p], h, p);
+        }
+      });
+    }
+  }
+});

@@ -1,0 +1,82 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { after } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const BIN = path.join(ROOT, 'bin', 'aico.js');
+
+/** A temporary directory removed after the test file finishes. */
+export function tempDir(prefix = 'aico-test-'): string {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  after(() => fs.rm(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  json: any;
+}
+
+/** Runs the built CLI (bin/aico.js) without a TTY. */
+export function runCli(args: string[], opts: { env?: Record<string, string | undefined>; input?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const env: Record<string, string | undefined> = { ...process.env, AICO_BACKUP_PASSWORD: undefined, AICO_HOME: undefined, ...opts.env };
+    for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
+    const child = spawn(process.execPath, [BIN, ...args], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => {
+      let json: unknown = null;
+      try {
+        json = JSON.parse(stdout);
+      } catch {
+        /* not JSON */
+      }
+      resolve({ code, signal, stdout, stderr, json });
+    });
+    child.stdin.end(opts.input ?? '');
+  });
+}
+
+/** path -> sha256 of every regular file under dir (relative, posix). */
+export async function treeHashes(dir: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  async function walk(d: string, rel: string) {
+    for (const e of await fs.readdir(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      const r = rel ? `${rel}/${e.name}` : e.name;
+      if (e.isDirectory()) await walk(p, r);
+      else if (e.isFile()) out[r] = createHash('sha256').update(await fs.readFile(p)).digest('hex');
+    }
+  }
+  await walk(dir, '');
+  return out;
+}
+
+/** The sample home's files as they should appear inside an archive. */
+export function expectedArchiveTree(homeHashes: Record<string, string>): Record<string, string> {
+  const map: [string, string][] = [
+    ['data/aico.db', 'databases/aico.db'],
+    ['data/aico.db.salt', 'databases/aico.db.salt'],
+    ['data/memory/semantic/', 'databases/semantic/'],
+    ['data/memory/working/', 'databases/working/'],
+    ['config/', 'config/'],
+  ];
+  const out: Record<string, string> = {};
+  for (const [rel, hash] of Object.entries(homeHashes)) {
+    for (const [from, to] of map) {
+      if (rel === from || (from.endsWith('/') && rel.startsWith(from))) out[to + rel.slice(from.length)] = hash;
+    }
+  }
+  return out;
+}
