@@ -83,7 +83,7 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
       if (name === METADATA_ENTRY) {
         const raw = await readEntryBuffer(entry, 16 << 20);
         if (sha256(raw) !== manifest.metadata_sha256) problem('CHECKSUM_MISMATCH', `${METADATA_ENTRY} does not match its recorded hash.`, name);
-        metadata = JSON.parse(raw.toString('utf8')) as Metadata;
+        metadata = parseMetadata(raw);
         checkMetadata(metadata, reader, problem);
         return;
       }
@@ -135,6 +135,19 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
   } finally {
     await reader.close();
   }
+}
+
+function parseMetadata(raw: Buffer): Metadata {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw.toString('utf8'));
+  } catch {
+    value = null;
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) {
+    throw new AicoError('CORRUPT_ARCHIVE', `${METADATA_ENTRY} in the archive is not a JSON object.`, { hint: 'Use another copy of this backup.' });
+  }
+  return value as Metadata;
 }
 
 function checkMetadata(metadata: Metadata, reader: ArchiveReader, problem: (code: string, message: string) => void): void {

@@ -123,3 +123,20 @@ describe('an unencrypted archive detects damage through its manifest', () => {
     assert.equal(await codeOf(Buffer.concat([bytes, Buffer.from('tail garbage')])), 'TRAILING_DATA');
   });
 });
+
+describe('an archive whose metadata.json is not JSON', () => {
+  test('verify refuses it as CORRUPT_ARCHIVE, not an internal error', async () => {
+    const { writeArchive } = await import('../../../src/engine/archive/writer.js');
+    const { getCodec } = await import('../../../src/engine/codec/index.js');
+    // A valid plain-tar archive whose metadata.json gets one byte of garbage.
+    await writeArchive({
+      path: path.join(dir, 'badmeta.tar'), codec: getCodec('none'), codecLevel: null, encryption: null,
+      metadata: { id: 'x', created: new Date().toISOString() } as never, files: [],
+    });
+    const bytes = await fs.readFile(path.join(dir, 'badmeta.tar'));
+    const at = bytes.indexOf(Buffer.from('{\n  "id"'));
+    bytes.write('#', at, 'latin1');
+    const code = await codeOf(bytes);
+    assert.ok(['CORRUPT_ARCHIVE', 'CHECKSUM_MISMATCH'].includes(code), code);
+  });
+});
