@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import { read } from 'read';
 import { AicoError } from '../engine/index.js';
 
 export interface PasswordFlags {
@@ -22,7 +21,7 @@ async function readStdin(): Promise<Buffer> {
 
 async function prompt(message: string): Promise<Buffer> {
   try {
-    return Buffer.from(String(await read({ prompt: message, silent: true, output: process.stderr })));
+    return Buffer.from(String(await (await import('read')).read({ prompt: message, silent: true, output: process.stderr })));
   } catch {
     throw new AicoError('CANCELLED', 'Password entry cancelled.');
   }

@@ -32,10 +32,11 @@ export class BlockSpool {
     }
   }
 
-  async add(hash: Buffer): Promise<void> {
-    this.pending.push(hash);
-    this.pendingBytes += hash.length;
-    this.count++;
+  /** Appends one or more 32-byte hashes, concatenated. */
+  async add(hashes: Buffer): Promise<void> {
+    this.pending.push(hashes);
+    this.pendingBytes += hashes.length;
+    this.count += hashes.length / 32;
     if (this.pendingBytes >= FLUSH_AT) await this.flush();
   }
 

@@ -27,6 +27,8 @@ export class TarOut {
   constructor(
     private readonly sink: ByteSink,
     private readonly keepOpen: boolean,
+    /** Called with each chunk once the sink has consumed it, so its memory can be reused. */
+    private readonly release?: (chunk: Buffer) => void,
   ) {
     this.pump = this.run();
     this.pump.catch(() => {});
@@ -34,25 +36,30 @@ export class TarOut {
 
   private async run(): Promise<void> {
     for await (const chunk of this.pack as AsyncIterable<Buffer>) {
-      if (!this.keepOpen) {
-        await this.sink.write(chunk);
-        continue;
-      }
-      // Hold back the last TAR_EOF_BYTES bytes seen so far.
-      const joined = this.held.length + chunk.length;
-      if (joined <= TAR_EOF_BYTES) {
-        this.held = Buffer.concat([this.held, chunk]);
-        continue;
-      }
-      const release = joined - TAR_EOF_BYTES;
-      if (release <= this.held.length) {
-        await this.sink.write(this.held.subarray(0, release));
-        this.held = Buffer.concat([this.held.subarray(release), chunk]);
-      } else {
-        if (this.held.length) await this.sink.write(this.held);
-        await this.sink.write(chunk.subarray(0, release - this.held.length));
-        this.held = Buffer.from(chunk.subarray(release - this.held.length));
-      }
+      await this.forward(chunk);
+      this.release?.(chunk);
+    }
+  }
+
+  private async forward(chunk: Buffer): Promise<void> {
+    if (!this.keepOpen) {
+      await this.sink.write(chunk);
+      return;
+    }
+    // Hold back the last TAR_EOF_BYTES bytes seen so far (copied, so `chunk` can be released).
+    const joined = this.held.length + chunk.length;
+    if (joined <= TAR_EOF_BYTES) {
+      this.held = Buffer.concat([this.held, chunk]);
+      return;
+    }
+    const pass = joined - TAR_EOF_BYTES;
+    if (pass <= this.held.length) {
+      await this.sink.write(this.held.subarray(0, pass));
+      this.held = Buffer.concat([this.held.subarray(pass), chunk]);
+    } else {
+      if (this.held.length) await this.sink.write(this.held);
+      await this.sink.write(chunk.subarray(0, pass - this.held.length));
+      this.held = Buffer.from(chunk.subarray(pass - this.held.length));
     }
   }
 

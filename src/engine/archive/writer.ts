@@ -4,11 +4,11 @@ import type { Codec } from '../codec/types.js';
 import { ChunkCompressor } from '../codec/compressor.js';
 import { encodeHeader, headerLength, type PublicHeader } from '../crypto/header.js';
 import { deriveKek, MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
-import { payloadKey, SegmentSealer } from '../crypto/segments.js';
+import { payloadKeyBytes, SegmentSealer } from '../crypto/segments.js';
 import { throwIfAborted } from '../errors.js';
 import { AtomicFile } from '../fsutil/atomic-file.js';
 import { BlockSpool } from './block-spool.js';
-import { readHashed, type HashedRead } from './hashing-reader.js';
+import { ReadPool, type HashedRead } from './read-pool.js';
 import {
   BLOCK_HASH_BYTES,
   BLOCKS_ENTRY,
@@ -68,19 +68,21 @@ export async function writeArchive(opts: WriteArchiveOptions): Promise<WriteArch
     await out.abort();
     throw e;
   });
+  const reader = new ReadPool();
   try {
-    const result = await writeInto(out, spool, opts);
+    const result = await writeInto(out, spool, reader, opts);
     await out.commit();
     return result;
   } catch (error) {
     await out.abort();
     throw error;
   } finally {
+    await reader.close();
     await spool.remove();
   }
 }
 
-async function writeInto(out: AtomicFile, spool: BlockSpool, opts: WriteArchiveOptions): Promise<WriteArchiveResult> {
+async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, opts: WriteArchiveOptions): Promise<WriteArchiveResult> {
   const { metadata, signal } = opts;
   let sink: ByteSink = out;
   let finishEncryption: (() => Promise<void>) | null = null;
@@ -99,10 +101,10 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, opts: WriteArchiveO
     };
     const dataKey = randomBytes(32);
     const kek = await deriveKek(opts.encryption.password, { name: 'pbkdf2-hmac-sha256', iterations, salt });
-    const key = await payloadKey(dataKey);
+    const key = payloadKeyBytes(dataKey);
     // Reserve the header; it is written last, once the payload length is known.
     await out.write(Buffer.alloc(headerLength(publicHeader)));
-    const sealer = new SegmentSealer(key, SEGMENT_SIZE, concurrency(), (sealed) => out.write(sealed));
+    const sealer = new SegmentSealer(key, SEGMENT_SIZE, (sealed) => out.write(sealed));
     sink = sealer;
     finishEncryption = async () => {
       const payloadLength = await sealer.end();
@@ -111,12 +113,13 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, opts: WriteArchiveO
       } finally {
         kek.fill(0);
         dataKey.fill(0);
+        key.fill(0);
       }
     };
   }
 
   const compressor = new ChunkCompressor(opts.codec, opts.codecLevel, CHUNK_SIZE, concurrency(), sink);
-  const body = new TarOut(compressor, true);
+  const body = new TarOut(compressor, true, (chunk) => reader.release(chunk));
   const manifestFiles: ManifestFile[] = [];
   let bytesDone = 0;
   try {
@@ -130,7 +133,7 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, opts: WriteArchiveO
       throwIfAborted(signal);
       const firstBlock = spool.count;
       const read: Partial<HashedRead> = {};
-      const chunks = readHashed(file.absPath, file.size, DEFAULT_BLOCK_SIZE, (h) => spool.add(h), read, signal);
+      const chunks = reader.read(file.absPath, file.size, DEFAULT_BLOCK_SIZE, (h) => spool.add(h), read, signal);
       await body.addStream(
         { name: file.archivePath, size: file.size, mode: file.mode & 0o7777, mtime: file.mtime },
         (async function* () {

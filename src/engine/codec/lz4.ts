@@ -1,6 +1,11 @@
-import { compressFrame, decompressFrame } from 'lz4-napi';
+import { createRequire } from 'node:module';
 import type { Codec, FrameScan } from './types.js';
 import { isSkippableMagic, scanSkippable, unwrapSkippable, wrapSkippable } from './skippable.js';
+
+// Loaded on first use, so commands that never compress start faster.
+const require = createRequire(import.meta.url);
+let loaded: typeof import('lz4-napi') | undefined;
+const lz4 = () => (loaded ??= require('lz4-napi') as typeof import('lz4-napi'));
 
 const LZ4_MAGIC = 0x184d2204;
 const BLOCK_MAX = [0, 0, 0, 0, 64 << 10, 256 << 10, 1 << 20, 4 << 20];
@@ -47,12 +52,12 @@ export const lz4Codec: Codec = {
   extension: '.lz4',
   // lz4-napi (lz4_flex) has a single speed; the CLI warns when a level is asked for.
   codecLevel: () => null,
-  compressFrame: (chunk) => compressFrame(chunk, { contentChecksum: true }),
+  compressFrame: (chunk) => lz4().compressFrame(chunk, { contentChecksum: true }),
   async decompressFrame(frame, maxOutput) {
     const scan = scanLz4Frame(frame);
     if (scan.kind !== 'data' || scan.length !== frame.length) throw new Error('malformed LZ4 frame');
     if (scan.maxOutput > maxOutput) throw new Error(`LZ4 frame would decode to more than ${maxOutput} bytes`);
-    return decompressFrame(frame);
+    return lz4().decompressFrame(frame);
   },
   scanFrame: scanLz4Frame,
   wrapLocator: wrapSkippable,

@@ -5,11 +5,10 @@ import { isSkippableMagic, scanSkippable, unwrapSkippable, wrapSkippable } from 
 // The package's JS wrapper drops the level argument (see shared FINDINGS); its
 // native binding honours it and runs on the libuv pool, so two frames in
 // flight use both cores.
+// Loaded on first use, so commands that never compress start faster.
 const require = createRequire(import.meta.url);
-const binding = require('@mongodb-js/zstd/bindings') as {
-  compress(data: Buffer, level: number): Promise<Buffer>;
-  decompress(data: Buffer): Promise<Buffer>;
-};
+let loaded: { compress(data: Buffer, level: number): Promise<Buffer>; decompress(data: Buffer): Promise<Buffer> } | undefined;
+const binding = () => (loaded ??= require('@mongodb-js/zstd/bindings'));
 
 const ZSTD_MAGIC = 0xfd2fb528;
 const MAX_BLOCK = 128 * 1024;
@@ -65,12 +64,12 @@ export const zstdCodec: Codec = {
   name: 'zstd',
   extension: '.zst',
   codecLevel: (userLevel) => LEVELS[userLevel - 1] ?? 3,
-  compressFrame: (chunk, level) => binding.compress(chunk, level ?? 3),
+  compressFrame: (chunk, level) => binding().compress(chunk, level ?? 3),
   async decompressFrame(frame, maxOutput) {
     const scan = scanZstdFrame(frame);
     if (scan.kind !== 'data' || scan.length !== frame.length) throw new Error('malformed zstd frame');
     if (scan.maxOutput > maxOutput) throw new Error(`zstd frame would decode to more than ${maxOutput} bytes`);
-    const out = await binding.decompress(frame);
+    const out = await binding().decompress(frame);
     if (out.length > maxOutput) throw new Error(`zstd frame decoded to more than ${maxOutput} bytes`);
     return out;
   },

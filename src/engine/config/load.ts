@@ -2,10 +2,11 @@ import { promises as fs } from 'node:fs';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parse as parseYaml } from 'yaml';
 import { xdgData } from 'xdg-basedir';
 import { AicoError } from '../errors.js';
-import { backupConfigSchema, type BackupConfig } from './schema.js';
+import type { BackupConfig } from './schema.js';
+
+// yaml and zod are loaded on first use: together they are most of the CLI's start-up time.
 
 export const DEFAULTS_FILE = fileURLToPath(new URL('../../../config/defaults/core.yaml', import.meta.url));
 
@@ -31,7 +32,7 @@ async function readBackupSection(file: string, required: boolean): Promise<Recor
   }
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = (await import('yaml')).parse(text);
   } catch (error) {
     throw new AicoError('CONFIG_INVALID', `${file} is not valid YAML: ${(error as Error).message}`);
   }
@@ -55,7 +56,8 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   return out;
 }
 
-function validate(section: Record<string, unknown>, file: string): void {
+async function validate(section: Record<string, unknown>, file: string): Promise<void> {
+  const { backupConfigSchema } = await import('./schema.js');
   const parsed = backupConfigSchema.safeParse(section);
   if (parsed.success) return;
   const problems = parsed.error.issues.map((issue) => {
@@ -79,7 +81,7 @@ export interface LoadedConfig {
 export async function loadConfig(home: string): Promise<LoadedConfig> {
   const defaults = await readBackupSection(DEFAULTS_FILE, true);
   if (!defaults) throw new AicoError('INTERNAL', `${DEFAULTS_FILE} has no backup section.`);
-  validate(defaults, DEFAULTS_FILE);
+  await validate(defaults, DEFAULTS_FILE);
   const files = [DEFAULTS_FILE];
   let merged = defaults;
   const userFile = path.join(home, 'config', 'core.yaml');
@@ -87,7 +89,7 @@ export async function loadConfig(home: string): Promise<LoadedConfig> {
   if (user) {
     merged = merge(defaults, user);
     // Checked after merging so a user file may set just one key; errors still name that file.
-    validate(merged, userFile);
+    await validate(merged, userFile);
     files.push(userFile);
   }
   return { backup: merged as BackupConfig, files };
