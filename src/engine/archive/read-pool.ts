@@ -23,7 +23,7 @@ const workerUrl = new URL(`./read-worker${fromSource ? '.ts' : '.js'}`, import.m
 const spawnWorker = () =>
   fromSource
     ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); });`, { eval: true })
-    : new Worker(workerUrl);
+    : new Worker(workerUrl, { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } });
 
 /**
  * Main-thread side of read-worker.ts: streams a file as 1 MiB chunks that
