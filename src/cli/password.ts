@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { AicoError } from '../engine/index.js';
+import { AicoError, storedBackupPassword } from '../engine/index.js';
 
 export interface PasswordFlags {
   passwordStdin?: boolean;
@@ -27,31 +27,50 @@ async function prompt(message: string): Promise<Buffer> {
   }
 }
 
+export type PasswordSource = 'stdin' | 'file' | 'env' | 'keyring' | 'prompt';
+
+/** Filled in once a provider has produced a password, for the --json output. */
+export interface PasswordUse {
+  source: PasswordSource | null;
+}
+
 /**
  * Where the backup password comes from, in order: --password-stdin,
- * --password-file, $AICO_BACKUP_PASSWORD, then a no-echo prompt on a
- * terminal (asked twice when creating). Never from argv. Returns null when
- * there is no source, so the engine can say what to do instead of hanging.
+ * --password-file, $AICO_BACKUP_PASSWORD, the password stored in the keyring
+ * (`aico backup password set`; only when `useKeyring`), then a no-echo
+ * prompt on a terminal (asked twice when creating). Never from argv.
+ * Returns undefined when there is no source, so the engine can say what to
+ * do instead of hanging.
  */
-export function passwordProvider(flags: PasswordFlags, confirm: boolean): (() => Promise<Buffer>) | undefined {
+export function passwordProvider(
+  flags: PasswordFlags,
+  confirm: boolean,
+  opts: { useKeyring?: boolean; use?: PasswordUse } = {},
+): (() => Promise<Buffer>) | undefined {
+  const use = opts.use ?? { source: null };
+  const from = (source: PasswordSource, get: () => Promise<Buffer>) => async () => {
+    const pw = await get();
+    use.source = source;
+    return pw;
+  };
   if (flags.passwordStdin && flags.passwordFile) {
     throw new AicoError('USAGE', 'Use either --password-stdin or --password-file, not both.');
   }
-  if (flags.passwordStdin) return readStdin;
+  if (flags.passwordStdin) return from('stdin', readStdin);
   if (flags.passwordFile) {
     const file = flags.passwordFile;
-    return async () => {
+    return from('file', async () => {
       try {
         return stripNewline(await fs.readFile(file));
       } catch (error) {
         throw new AicoError('USAGE', `Cannot read the password file ${file}: ${(error as Error).message}`);
       }
-    };
+    });
   }
   const env = process.env.AICO_BACKUP_PASSWORD;
-  if (env) return async () => Buffer.from(env);
-  if (!process.stdin.isTTY || !process.stderr.isTTY) return undefined;
-  return async () => {
+  if (env) return from('env', async () => Buffer.from(env));
+  const tty = process.stdin.isTTY && process.stderr.isTTY;
+  const ask = async () => {
     const first = await prompt('Backup password: ');
     if (!confirm) return first;
     const second = await prompt('Repeat password: ');
@@ -63,11 +82,25 @@ export function passwordProvider(flags: PasswordFlags, confirm: boolean): (() =>
     }
     return first;
   };
+  if (!opts.useKeyring) return tty ? from('prompt', ask) : undefined;
+  return async () => {
+    const stored = await storedBackupPassword();
+    if (stored) {
+      use.source = 'keyring';
+      return stored;
+    }
+    if (!tty) {
+      throw new AicoError('PASSWORD_REQUIRED', confirm ? 'An encrypted backup needs a password and none was given.' : 'This backup is encrypted and no password was given.', {
+        hint: `Use --password-file FILE, --password-stdin or $AICO_BACKUP_PASSWORD, store one with "aico backup password set", or run on a terminal to be asked${confirm ? ', or pass --no-encrypt' : ''}.`,
+      });
+    }
+    return from('prompt', ask)();
+  };
 }
 
 /** For commands that read an archive: the password is asked only if the archive turns out to be encrypted. */
-export function readPassword(flags: PasswordFlags): () => Promise<Buffer> {
-  const provider = passwordProvider(flags, false);
+export function readPassword(flags: PasswordFlags, use?: PasswordUse): () => Promise<Buffer> {
+  const provider = passwordProvider(flags, false, { useKeyring: true, use });
   return async () => {
     if (!provider) {
       throw new AicoError('PASSWORD_REQUIRED', 'This backup is encrypted and no password was given.', {

@@ -4,6 +4,7 @@ import type { GlobalFlags, RunContext } from './context.js';
 import { runCreate } from './commands/create.js';
 import { runInfo, runList, runVerify } from './commands/inspect.js';
 import { runSeed } from './commands/seed.js';
+import { runKeyExport, runKeyImport, runPasswordClear, runPasswordSet, runPasswordStatus } from './commands/keys.js';
 
 const EXIT_CODES_HELP = `
 Exit codes:
@@ -16,6 +17,8 @@ Exit codes:
   6    another aico-backup holds the lock on the backup directory
   7    disk full
   8    archive format newer than this aico-backup
+  9    the system keyring is not available (see AICO_MASTER_KEY)
+  10   the keyring already holds a different master key (key import --force)
   130  cancelled (Ctrl-C); 143 on SIGTERM`;
 
 const passwordOptions = (cmd: Command) =>
@@ -73,6 +76,25 @@ export function buildProgram(
     .argument('[dir]')
     .option('-v, --verbose', 'show ids, format versions and sources')
     .action(async (dir: string | undefined, flags, cmd: Command) => run((ctx) => runList(ctx, dir, flags), globals(cmd)));
+
+  const key = backup.command('key').description("export or import AICO's master key (a password-sealed recovery file)");
+  passwordOptions(key.command('export').description('write the master key, sealed with a password, to a new file').argument('<file>')).action(
+    async (file: string, flags, cmd: Command) => run((ctx) => runKeyExport(ctx, file, flags), globals(cmd)),
+  );
+  passwordOptions(
+    key
+      .command('import')
+      .description('store the master key from an exported key file in the keyring')
+      .argument('<file>')
+      .option('--force', 'replace a different master key already in the keyring'),
+  ).action(async (file: string, flags, cmd: Command) => run((ctx) => runKeyImport(ctx, file, flags), globals(cmd)));
+
+  const pw = backup.command('password').description('the backup password kept in the keyring for unattended backups');
+  passwordOptions(pw.command('set').description('store the backup password in the keyring (asked twice on a terminal)')).action(
+    async (flags, cmd: Command) => run((ctx) => runPasswordSet(ctx, flags), globals(cmd)),
+  );
+  pw.command('clear').description('remove the stored backup password').action(async (_flags, cmd: Command) => run((ctx) => runPasswordClear(ctx), globals(cmd)));
+  pw.command('status').description('say whether a backup password is stored').action(async (_flags, cmd: Command) => run((ctx) => runPasswordStatus(ctx), globals(cmd)));
 
   const demo = program.command('demo').description('sample data for trying aico-backup');
   demo

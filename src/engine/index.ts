@@ -16,3 +16,14 @@ export type { Metadata, Manifest, ManifestFile } from './archive/metadata.js';
 export type { PasswordProvider } from './archive/reader.js';
 export { TOOL_VERSION } from './version.js';
 export { seedSample, type SeedOptions } from './sample/seed.js';
+export {
+  exportMasterKey,
+  importMasterKey,
+  readKeyFile,
+  setStoredBackupPassword,
+  clearStoredBackupPassword,
+  storedBackupPasswordStatus,
+  storedBackupPassword,
+} from './ops/keys.js';
+export { Keyring, KEYRING_SERVICE, MASTER_KEY_ACCOUNT, BACKUP_PASSWORD_ACCOUNT } from './keys/keyring.js';
+export { resolveMasterKey, deriveLibsqlKey, type MasterKeySource } from './keys/master-key.js';

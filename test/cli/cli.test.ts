@@ -122,7 +122,7 @@ describe('aico backup CLI', () => {
     await fs.writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 17, host, op: 'create', started: 'then' }));
     const r2 = await runCli(['--home', home, 'backup', 'create', '--no-encrypt', '-o', lockDir, '--json']);
     assert.equal(r2.code, 0, r2.stdout);
-    assert.equal(r2.json.warnings[0].code, 'STALE_LOCK');
+    assert.ok(r2.json.warnings.some((w: { code: string }) => w.code === 'STALE_LOCK'), JSON.stringify(r2.json.warnings));
     await assert.rejects(fs.stat(lock));
   });
 

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { AicoError, create, expandTilde, type CodecName } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
-import { passwordProvider, type PasswordFlags } from '../password.js';
+import { passwordProvider, type PasswordFlags, type PasswordUse } from '../password.js';
 
 export interface CreateFlags extends PasswordFlags {
   output?: string;
@@ -24,21 +24,25 @@ export async function runCreate(ctx: RunContext, flags: CreateFlags): Promise<vo
   }
   const compression = (flags.compress === false ? 'none' : flags.compression ?? cfg.compression) as CodecName;
   let level = cfg.compression_level;
+  const warnings: { code: string; message: string }[] = [];
   if (flags.compressionLevel !== undefined) {
     level = Number(flags.compressionLevel);
     if (!Number.isInteger(level) || level < 1 || level > 9) {
       throw new AicoError('USAGE', `--compression-level must be an integer from 1 to 9 (got "${flags.compressionLevel}").`);
     }
     if (compression === 'lz4' || compression === 'none') {
-      ctx.out.event({ type: 'warning', code: 'LEVEL_IGNORED', message: `${compression} has a single level; --compression-level is ignored.` });
+      const warning = { code: 'LEVEL_IGNORED', message: `${compression} has a single level; --compression-level is ignored.` };
+      warnings.push(warning);
+      ctx.out.event({ type: 'warning', ...warning });
     }
   }
+  const use: PasswordUse = { source: null };
   const result = await create(
     {
       home: ctx.home,
       outputDir: path.resolve(flags.output ?? expandTilde(cfg.output_dir)),
       encrypt,
-      password: encrypt ? passwordProvider(flags, true) : undefined,
+      password: encrypt ? passwordProvider(flags, true, { useKeyring: true, use }) : undefined,
       compression,
       compressionLevel: level,
       include: list(flags.include) ?? cfg.include,
@@ -46,7 +50,8 @@ export async function runCreate(ctx: RunContext, flags: CreateFlags): Promise<vo
     },
     { onEvent: (e) => ctx.out.event(e), signal: ctx.signal },
   );
-  ctx.out.result({ backup: result.backup, warnings: result.warnings, duration_ms: result.durationMs }, () => {
+  const keys = { password_source: use.source, master_key_source: result.masterKey.source, master_key_included: result.masterKey.included };
+  ctx.out.result({ backup: result.backup, keys, warnings: [...warnings, ...result.warnings], duration_ms: result.durationMs }, () => {
     const b = result.backup;
     const sources = Object.entries(b.sources)
       .map(([name, s]) => `  ${name.padEnd(10)} ${String(s.files).padStart(5)} files  ${formatBytes(s.size_bytes)}`)
@@ -55,6 +60,9 @@ export async function runCreate(ctx: RunContext, flags: CreateFlags): Promise<vo
       `Backup created: ${b.path}`,
       `  ${formatBytes(b.bytes)}, ${b.encrypted ? 'encrypted' : 'NOT encrypted'}, ${b.compression}, ${b.files} files, ${formatDuration(result.durationMs)}`,
       sources,
-    ].join('\n');
+      b.encrypted ? `  master key ${result.masterKey.included ? `included (from ${result.masterKey.source === 'env' ? 'AICO_MASTER_KEY' : 'the keyring'})` : 'NOT included'}` : '',
+    ]
+      .filter(Boolean)
+      .join('\n');
   });
 }

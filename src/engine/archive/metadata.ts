@@ -15,6 +15,8 @@ export interface Metadata {
   databases: Record<string, SourceStats>;
   platform: { os: string; arch: string; node: string };
   home: string;
+  /** Whether encryption_key.enc holds the AICO master key, and where it was read from. */
+  master_key?: { included: boolean; source: 'keyring' | 'env' | 'none' };
 }
 
 export interface SourceStats {

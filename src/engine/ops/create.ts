@@ -1,9 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { arch, platform } from 'node:os';
 import { getCodec } from '../codec/index.js';
+import { sealKeyFile } from '../keys/key-file.js';
+import { KEYRING_SERVICE, MASTER_KEY_ACCOUNT, type Keyring } from '../keys/keyring.js';
+import { resolveMasterKey, type MasterKeySource } from '../keys/master-key.js';
 import type { CodecName } from '../codec/types.js';
 import { archiveName, freeArchivePath } from '../archive/naming.js';
-import { CHUNK_SIZE, FORMAT_VERSION, SEGMENT_SIZE } from '../archive/layout.js';
+import { CHUNK_SIZE, FORMAT_VERSION, KEY_ENTRY, SEGMENT_SIZE } from '../archive/layout.js';
 import type { Metadata, SourceStats } from '../archive/metadata.js';
 import { writeArchive } from '../archive/writer.js';
 import { MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
@@ -28,6 +31,9 @@ export interface CreateOptions {
   exclude: string[];
   /** Tests only: a cheaper KDF. */
   kdfIterations?: number;
+  /** Where the master key is looked up (default: the system keyring, then $AICO_MASTER_KEY). */
+  keyring?: Keyring;
+  env?: NodeJS.ProcessEnv;
   now?: Date;
 }
 
@@ -43,6 +49,8 @@ export interface CreateResult {
     files: number;
     sources: Record<string, SourceStats>;
   };
+  /** Where the master key came from; `included` when encryption_key.enc holds it. */
+  masterKey: { source: MasterKeySource; included: boolean };
   warnings: { code: string; message: string }[];
   durationMs: number;
 }
@@ -85,7 +93,29 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
   for (const s of scan.sources) emit({ type: 'item', source: s.name, path: s.stats.archive_path, bytes: s.stats.size_bytes });
 
   const password = opts.encrypt ? await requirePassword(opts.password) : null;
+  let keyEntry: Buffer | null = null;
+  let masterKey: CreateResult['masterKey'] = { source: 'none', included: false };
   try {
+    if (password) {
+      const resolved = await resolveMasterKey(opts.keyring, opts.env);
+      masterKey = { source: resolved.source, included: resolved.key !== null };
+      if (resolved.key) {
+        try {
+          keyEntry = await sealKeyFile(resolved.key, password, { service: KEYRING_SERVICE, account: MASTER_KEY_ACCOUNT, iterations: opts.kdfIterations });
+        } finally {
+          resolved.key.fill(0);
+        }
+      } else {
+        warn(
+          'MASTER_KEY_ABSENT',
+          resolved.keyringProblem
+            ? `${resolved.keyringProblem.message} The backup will not contain the AICO master key. ${resolved.keyringProblem.hint}`
+            : 'No AICO master key found (keyring or AICO_MASTER_KEY); the backup will not contain it.',
+        );
+      }
+    } else if (scan.sources.some((s) => s.name === 'libsql')) {
+      warn('MASTER_KEY_NOT_INCLUDED', 'An unencrypted backup never holds the AICO master key; the libSQL database in it opens only with that key (keep a copy: aico backup key export FILE).');
+    }
     throwIfAborted(ctx.signal);
     await ensurePrivateDir(opts.outputDir);
     const lock = await acquireDirLock(opts.outputDir, 'create');
@@ -109,8 +139,8 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         databases,
         platform: { os: platform(), arch: arch(), node: process.version },
         home: opts.home,
+        master_key: masterKey,
       };
-      emit({ type: 'start', op: 'create', path, totalBytes });
       emit({ type: 'phase', phase: 'archive', message: `Writing ${archiveName(created, codec.extension, opts.encrypt)}` });
       const progress = throttledProgress(emit, totalBytes);
       const written = await writeArchive({
@@ -119,6 +149,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         codecLevel,
         encryption: password ? { password, iterations } : null,
         metadata,
+        extraEntries: keyEntry ? [{ name: KEY_ENTRY, data: keyEntry }] : [],
         files,
         signal: ctx.signal,
         onProgress: (done, source) => progress.update(done, source),
@@ -141,6 +172,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
           files: written.files,
           sources: databases,
         },
+        masterKey,
         warnings,
         durationMs,
       };

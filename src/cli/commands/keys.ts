@@ -1,0 +1,57 @@
+import path from 'node:path';
+import {
+  AicoError,
+  clearStoredBackupPassword,
+  exportMasterKey,
+  importMasterKey,
+  readKeyFile,
+  setStoredBackupPassword,
+  storedBackupPasswordStatus,
+} from '../../engine/index.js';
+import type { RunContext } from '../context.js';
+import { passwordProvider, type PasswordFlags } from '../password.js';
+
+function required(provider: (() => Promise<Buffer>) | undefined, what: string): () => Promise<Buffer> {
+  if (provider) return provider;
+  throw new AicoError('PASSWORD_REQUIRED', `${what} needs a password and none was given.`, {
+    hint: 'Use --password-file FILE, --password-stdin or $AICO_BACKUP_PASSWORD, or run on a terminal to be asked.',
+  });
+}
+
+export async function runKeyExport(ctx: RunContext, file: string, flags: PasswordFlags): Promise<void> {
+  const target = path.resolve(file);
+  const result = await exportMasterKey(target, required(passwordProvider(flags, true), 'Exporting the master key'));
+  ctx.out.result(
+    { exported: true, file: result.file, master_key_source: result.source },
+    () => `Master key (from the ${result.source === 'env' ? 'AICO_MASTER_KEY variable' : 'keyring'}) written to ${result.file}, sealed with your password. Keep it apart from your backups.`,
+  );
+}
+
+export async function runKeyImport(ctx: RunContext, file: string, flags: PasswordFlags & { force?: boolean }): Promise<void> {
+  const source = path.resolve(file);
+  const data = await readKeyFile(source);
+  const result = await importMasterKey(data, required(passwordProvider(flags, false), 'Importing the master key'), { force: flags.force });
+  ctx.out.result(
+    { imported: true, file: source, outcome: result.outcome, replaced: result.replaced },
+    () =>
+      result.outcome === 'unchanged'
+        ? 'The keyring already holds this master key; nothing changed.'
+        : `Master key stored in the keyring${result.replaced ? ' (the previous one was replaced)' : ''}.`,
+  );
+}
+
+export async function runPasswordSet(ctx: RunContext, flags: PasswordFlags): Promise<void> {
+  const password = await required(passwordProvider(flags, true), 'Storing the backup password')();
+  await setStoredBackupPassword(password);
+  ctx.out.result({ stored: true }, () => 'Backup password stored in the keyring; create will use it when no other password is given.');
+}
+
+export async function runPasswordClear(ctx: RunContext): Promise<void> {
+  const { removed } = await clearStoredBackupPassword();
+  ctx.out.result({ removed }, () => (removed ? 'Backup password removed from the keyring.' : 'No backup password was stored.'));
+}
+
+export async function runPasswordStatus(ctx: RunContext): Promise<void> {
+  const { stored } = await storedBackupPasswordStatus();
+  ctx.out.result({ stored }, () => (stored ? 'A backup password is stored in the keyring.' : 'No backup password is stored in the keyring.'));
+}
