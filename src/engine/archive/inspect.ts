@@ -1,5 +1,5 @@
 import { AicoError } from '../errors.js';
-import { MANIFEST_ENTRY, METADATA_ENTRY } from './layout.js';
+import { FORMAT_VERSION, MANIFEST_ENTRY, METADATA_ENTRY } from './layout.js';
 import type { Manifest, Metadata } from './metadata.js';
 import type { ArchiveReader } from './reader.js';
 import { parseTar, type TarEntry } from './tar-in.js';
@@ -34,6 +34,25 @@ export async function readMetadata(reader: ArchiveReader): Promise<{ metadata: M
   });
   if (!raw) throw new AicoError('CORRUPT_ARCHIVE', `The archive has no ${METADATA_ENTRY}.`);
   return { metadata: parseJson<Metadata>(raw, METADATA_ENTRY), raw };
+}
+
+/**
+ * metadata.backup_version, if this tool can read that format. Version 0 or a
+ * non-integer was never written, so it is damage rather than an old format.
+ */
+export function formatVersionOf(metadata: Metadata): number {
+  const version = metadata.backup_version;
+  if (Number.isInteger(version) && version > FORMAT_VERSION) {
+    throw new AicoError('UNSUPPORTED_FORMAT', `This archive is format ${version}; this aico-backup reads up to ${FORMAT_VERSION}.`, {
+      hint: 'Install a newer aico-backup to read it.',
+    });
+  }
+  if (!Number.isInteger(version) || version < 1) {
+    throw new AicoError('CORRUPT_ARCHIVE', `${METADATA_ENTRY} has an invalid backup_version (${JSON.stringify(version)}).`, {
+      hint: 'Use another copy of this backup.',
+    });
+  }
+  return version;
 }
 
 /** Reads manifest.json through the locator, without decoding the archive body. */

@@ -14,12 +14,20 @@ export function archiveName(created: Date, extension: string, encrypted: boolean
   return `${NAME_PREFIX}${stamp(created)}${suffix}.tar${extension}${encrypted ? '.enc' : ''}`;
 }
 
-/** First name in dir that exists neither as a backup nor as someone's partial file. */
+/** What AtomicFile and the block spool append to NAME while writing it: `.<pid>.partial`, `.<pid>.blocks.partial`. */
+const PARTIAL_OF_NAME_RE = /^\.\d+\.(?:[a-z]+\.)?partial$/;
+
+/**
+ * First name in dir that exists neither as a backup nor as someone's partial
+ * file for that exact name (another writer would win the final link). Only the
+ * exact name counts: `X.tar.gz` must not push `X.tar` to `X-2.tar`.
+ */
 export async function freeArchivePath(dir: string, created: Date, extension: string, encrypted: boolean): Promise<string> {
-  const taken = new Set(await fs.readdir(dir).catch(() => [] as string[]));
+  const taken = await fs.readdir(dir).catch(() => [] as string[]);
   for (let seq = 1; ; seq++) {
     const name = archiveName(created, extension, encrypted, seq);
-    if (!taken.has(name) && ![...taken].some((t) => t.startsWith(`${name}.`))) return path.join(dir, name);
+    const collides = (t: string) => t === name || (t.startsWith(name) && PARTIAL_OF_NAME_RE.test(t.slice(name.length)));
+    if (!taken.some(collides)) return path.join(dir, name);
   }
 }
 

@@ -1,4 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { FORMAT_VERSION } from '../archive/layout.js';
 import { AicoError } from '../errors.js';
 import { deriveKek, MAX_PBKDF2_ITERATIONS, type KdfParams } from './kdf.js';
 
@@ -18,7 +19,12 @@ import { deriveKek, MAX_PBKDF2_ITERATIONS, type KdfParams } from './kdf.js';
  *   114+L     segments
  */
 export const MAGIC = Buffer.from('AICOBKP\x00', 'latin1');
-export const CONTAINER_VERSION = 1;
+/**
+ * Always the archive format version: `list` can then tell an encrypted
+ * archive's format without the password, and an older reader refuses a newer
+ * format before it asks for one.
+ */
+export const CONTAINER_VERSION = FORMAT_VERSION;
 const FIXED = 14;
 const TRAILER = 8 + 12 + 32 + 16 + 32;
 
@@ -103,6 +109,8 @@ export function parseHeader(buf: Buffer): ParsedHeader {
       hint: 'Install a newer aico-backup to read it.',
     });
   }
+  // No version 0 was ever written, so it is damage (or a forged checksum), not an old format.
+  if (version < 1) throw corrupt(`unknown container version ${version}`);
   let header: PublicHeader;
   try {
     header = JSON.parse(buf.subarray(FIXED, FIXED + jsonLength).toString('utf8')) as PublicHeader;

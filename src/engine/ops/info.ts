@@ -1,7 +1,7 @@
-import { readManifest, readMetadata } from '../archive/inspect.js';
+import { formatVersionOf, readManifest, readMetadata } from '../archive/inspect.js';
 import type { Metadata } from '../archive/metadata.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
-import type { OperationContext } from '../events.js';
+import { noopSink, type OperationContext } from '../events.js';
 
 export interface InfoOptions {
   path: string;
@@ -13,16 +13,24 @@ export interface InfoResult {
   bytes: number;
   encrypted: boolean;
   compression: string;
+  /** Archive format version (metadata.backup_version); same meaning as in list. */
+  format_version: number;
+  /** Version of the encrypted container (equals format_version); null for unencrypted archives. */
+  container_version: number | null;
   metadata: Metadata;
   contents: { files: number; bytes: number; bySource: Record<string, { files: number; bytes: number }> };
 }
 
 /** Metadata and a summary of the contents; decodes only the first frame and the tail. */
 export async function info(opts: InfoOptions, ctx: OperationContext = {}): Promise<InfoResult> {
-  ctx.onEvent?.({ type: 'start', op: 'info', path: opts.path });
+  const started = Date.now();
+  const emit = ctx.onEvent ?? noopSink;
+  emit({ type: 'start', op: 'info', path: opts.path });
   const reader = await ArchiveReader.open(opts.path, opts.password ?? null, ctx.signal);
   try {
     const { metadata } = await readMetadata(reader);
+    // An encrypted archive of a newer format is refused by its header; a plain one only here.
+    const formatVersion = formatVersionOf(metadata);
     const { manifest } = await readManifest(reader);
     const bySource: InfoResult['contents']['bySource'] = {};
     for (const f of manifest.files) {
@@ -30,11 +38,14 @@ export async function info(opts: InfoOptions, ctx: OperationContext = {}): Promi
       s.files++;
       s.bytes += f.size;
     }
+    emit({ type: 'summary', op: 'info', ok: true, durationMs: Date.now() - started, bytes: reader.fileSize });
     return {
       path: opts.path,
       bytes: reader.fileSize,
       encrypted: reader.encrypted,
       compression: reader.codec.name,
+      format_version: formatVersion,
+      container_version: reader.header?.version ?? null,
       metadata,
       contents: { files: manifest.files.length, bytes: manifest.files.reduce((n, f) => n + f.size, 0), bySource },
     };

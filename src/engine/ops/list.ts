@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readMetadata } from '../archive/inspect.js';
+import { formatVersionOf, readMetadata } from '../archive/inspect.js';
 import { isArchiveName } from '../archive/naming.js';
 import { ArchiveReader } from '../archive/reader.js';
 import { AicoError, isAicoError } from '../errors.js';
-import type { OperationContext } from '../events.js';
+import { noopSink, type OperationContext } from '../events.js';
 
 export interface BackupEntry {
   path: string;
@@ -15,7 +15,14 @@ export interface BackupEntry {
   created: string | null;
   type: string | null;
   parent_id: string | null;
+  /**
+   * Archive format version, as in info: metadata.backup_version, or for an
+   * encrypted archive its container version, which always equals it.
+   */
   format_version: number | null;
+  /** Version of the encrypted container; null for unencrypted archives. */
+  container_version: number | null;
+  /** Encrypted: from the file name, since the data needs the password. */
   compression: string | null;
   /** Only for unencrypted archives (encrypted ones reveal nothing without the password). */
   sources: string[] | null;
@@ -34,19 +41,23 @@ export interface ListResult {
  * listed with its problem instead of failing the whole listing.
  */
 export async function list(opts: { dir: string }, ctx: OperationContext = {}): Promise<ListResult> {
-  ctx.onEvent?.({ type: 'start', op: 'list', path: opts.dir });
+  const started = Date.now();
+  const emit = ctx.onEvent ?? noopSink;
+  emit({ type: 'start', op: 'list', path: opts.dir });
   let names: string[];
   try {
     names = await fs.readdir(opts.dir);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { dir: opts.dir, backups: [] };
-    throw new AicoError('IO_ERROR', `Cannot read ${opts.dir}: ${(error as Error).message}`);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new AicoError('IO_ERROR', `Cannot read ${opts.dir}: ${(error as Error).message}`);
+    names = [];
   }
   const backups: BackupEntry[] = [];
   for (const name of names.filter(isArchiveName)) {
     backups.push(await describe(path.join(opts.dir, name), name));
   }
   backups.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || b.name.localeCompare(a.name));
+  // Damaged files are entries with a problem, not a failed listing.
+  emit({ type: 'summary', op: 'list', ok: true, durationMs: Date.now() - started });
   return { dir: opts.dir, backups };
 }
 
@@ -61,6 +72,7 @@ async function describe(file: string, name: string): Promise<BackupEntry> {
     type: null,
     parent_id: null,
     format_version: null,
+    container_version: null,
     compression: null,
     sources: null,
     problem: null,
@@ -71,22 +83,26 @@ async function describe(file: string, name: string): Promise<BackupEntry> {
     entry.encrypted = peek.encrypted;
     if (peek.header) {
       const h = peek.header.header;
-      Object.assign(entry, { id: h.id, created: h.created, type: h.backup_type, parent_id: h.parent_id, format_version: peek.header.version });
+      const version = peek.header.version;
+      Object.assign(entry, { id: h.id, created: h.created, type: h.backup_type, parent_id: h.parent_id, format_version: version, container_version: version });
       entry.compression = /\.tar\.(zst|gz|lz4)\.enc$/.exec(name)?.[1]?.replace('zst', 'zstd').replace('gz', 'gzip') ?? 'none';
       return entry;
     }
     const reader = await ArchiveReader.open(file, null);
     try {
       const { metadata } = await readMetadata(reader);
+      const version = metadata.backup_version;
       Object.assign(entry, {
         id: metadata.id,
         created: metadata.created,
         type: metadata.backup_type,
         parent_id: metadata.parent_id,
-        format_version: metadata.backup_version,
+        format_version: Number.isInteger(version) && version >= 1 ? version : null,
         compression: reader.codec.name,
         sources: Object.keys(metadata.databases ?? {}),
       });
+      // After the fields: a newer format is still described, with its problem.
+      formatVersionOf(metadata);
     } finally {
       await reader.close();
     }

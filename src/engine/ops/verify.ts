@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { BlockHasher } from '../archive/block-hasher.js';
-import { readEntryBuffer, readManifest } from '../archive/inspect.js';
-import { BLOCK_HASH_BYTES, BLOCKS_ENTRY, FORMAT_VERSION, KEY_ENTRY, MANIFEST_ENTRY, METADATA_ENTRY } from '../archive/layout.js';
+import { formatVersionOf, readEntryBuffer, readManifest } from '../archive/inspect.js';
+import { BLOCK_HASH_BYTES, BLOCKS_ENTRY, KEY_ENTRY, MANIFEST_ENTRY, METADATA_ENTRY } from '../archive/layout.js';
 import type { ManifestFile, Metadata } from '../archive/metadata.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
 import { parseTar } from '../archive/tar-in.js';
@@ -54,6 +54,7 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
     const byPath = new Map<string, ManifestFile>(manifest.files.map((f) => [f.path, f]));
     const seen = new Set<string>();
     const runDigests = new Map<string, string>();
+    let blocksSeen = false;
     const total = manifest.files.reduce((sum, f) => sum + f.size, 0);
     const progress = throttledProgress(emit, total);
     let done = 0;
@@ -92,6 +93,7 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
         return;
       }
       if (name === BLOCKS_ENTRY) {
+        blocksSeen = true;
         await checkBlockRuns(entry.stream, manifest.files, runDigests, problem);
         return;
       }
@@ -118,6 +120,8 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
     if (!tailFrameSeen) problem('LOCATOR_MISMATCH', 'The end marker does not point at a frame boundary.');
     if (tarOffset !== loc.tarLength) problem('LOCATOR_MISMATCH', `The tar stream has ${tarOffset} bytes; the end marker says ${loc.tarLength}.`);
     if (!metadata) problem('LAYOUT', `The archive has no ${METADATA_ENTRY}.`);
+    // Otherwise the block hashes recomputed above would be checked against nothing.
+    if (!blocksSeen) problem('LAYOUT', `The archive has no ${BLOCKS_ENTRY}.`);
     const durationMs = Date.now() - started;
     const ok = problems.length === 0;
     emit({ type: 'summary', op: 'verify', ok, durationMs, bytes: reader.fileSize });
@@ -151,11 +155,7 @@ function parseMetadata(raw: Buffer): Metadata {
 }
 
 function checkMetadata(metadata: Metadata, reader: ArchiveReader, problem: (code: string, message: string) => void): void {
-  if (typeof metadata.backup_version !== 'number' || metadata.backup_version > FORMAT_VERSION) {
-    throw new AicoError('UNSUPPORTED_FORMAT', `This archive is format ${metadata.backup_version}; this aico-backup reads up to ${FORMAT_VERSION}.`, {
-      hint: 'Install a newer aico-backup to read it.',
-    });
-  }
+  formatVersionOf(metadata);
   const header = reader.header?.header;
   if (header && (header.id !== metadata.id || header.created !== metadata.created || header.backup_type !== metadata.backup_type)) {
     problem('METADATA_MISMATCH', 'The header and metadata.json describe different backups.');
@@ -165,7 +165,12 @@ function checkMetadata(metadata: Metadata, reader: ArchiveReader, problem: (code
   }
 }
 
-/** manifest.blocks holds each file's block hashes back to back, in manifest order. */
+/**
+ * manifest.blocks holds each file's block hashes back to back, in manifest
+ * order, and nothing else: a reader finds a file's run by its blocks_offset,
+ * so a gap, an overlap or unaccounted hashes mean a bug or an edit made before
+ * the archive was sealed.
+ */
 async function checkBlockRuns(
   stream: AsyncIterable<Buffer>,
   files: ManifestFile[],
@@ -173,7 +178,15 @@ async function checkBlockRuns(
   problem: (code: string, message: string, path?: string) => void,
 ): Promise<void> {
   const ordered = [...files].sort((a, b) => a.blocks_offset - b.blocks_offset);
+  let expectedOffset = 0;
+  for (const f of ordered) {
+    if (f.blocks_offset !== expectedOffset) {
+      problem('BLOCK_HASH_MISMATCH', `${f.path}: blocks_offset is ${f.blocks_offset}, but the runs before it end at ${expectedOffset}.`, f.path);
+    }
+    expectedOffset = f.blocks_offset + f.blocks_count;
+  }
   let fileIndex = 0;
+  let extra = 0;
   let need = (ordered[0]?.blocks_count ?? 0) * BLOCK_HASH_BYTES;
   let run = createHash('sha256');
   const close = () => {
@@ -194,6 +207,8 @@ async function checkBlockRuns(
       need -= n;
       while (fileIndex < ordered.length && need === 0) close();
     }
+    extra += chunk.length - pos;
   }
   if (fileIndex < ordered.length) problem('BLOCK_HASH_MISMATCH', `${BLOCKS_ENTRY} is shorter than the manifest says.`);
+  if (extra > 0) problem('BLOCK_HASH_MISMATCH', `${BLOCKS_ENTRY} has ${extra} bytes that no file in the manifest accounts for.`);
 }

@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { create, isAicoError, seedSample, verify, type ErrorCode } from '../../../src/engine/index.js';
+import { create, isAicoError, list, seedSample, verify, type ErrorCode } from '../../../src/engine/index.js';
 import { parseHeader, headerSizeFromPrefix } from '../../../src/engine/crypto/header.js';
 import { TAG_BYTES } from '../../../src/engine/crypto/segments.js';
 import { tempDir } from '../../helpers.js';
@@ -138,5 +139,45 @@ describe('an archive whose metadata.json is not JSON', () => {
     bytes.write('#', at, 'latin1');
     const code = await codeOf(bytes);
     assert.ok(['CORRUPT_ARCHIVE', 'CHECKSUM_MISMATCH'].includes(code), code);
+  });
+});
+
+describe('the container version must be one this aico-backup knows', () => {
+  /** The archive with another container version and a header checksum that matches it. */
+  const withVersion = (version: number) => {
+    const copy = Buffer.from(original);
+    copy.writeUInt16BE(version, 8);
+    createHash('sha256').update(copy.subarray(0, headerLen - 32)).digest().copy(copy, headerLen - 32);
+    return copy;
+  };
+
+  test('version 0 is a damaged header, not an old format', async () => {
+    assert.equal(await codeOf(withVersion(0)), 'CORRUPT_HEADER');
+    assert.throws(() => parseHeader(withVersion(0).subarray(0, headerLen)), (e) => isAicoError(e, 'CORRUPT_HEADER') && /version 0/.test(e.message));
+  });
+
+  test('a newer version is UNSUPPORTED_FORMAT (exit 8) and says to upgrade', async () => {
+    for (const version of [2, 0xffff]) {
+      assert.equal(await codeOf(withVersion(version)), 'UNSUPPORTED_FORMAT');
+      assert.throws(
+        () => parseHeader(withVersion(version).subarray(0, headerLen)),
+        (e) => isAicoError(e, 'UNSUPPORTED_FORMAT') && e.exitCode === 8 && e.message.includes(`version ${version}`) && /newer aico-backup/.test(e.hint ?? ''),
+      );
+    }
+  });
+
+  test('list reports the version problem instead of describing the archive', async () => {
+    const listDir = path.join(dir, 'versions');
+    await fs.mkdir(listDir);
+    await fs.writeFile(path.join(listDir, 'aico-backup-20260101-000000.tar.zst.enc'), withVersion(0));
+    await fs.writeFile(path.join(listDir, 'aico-backup-20260101-000001.tar.zst.enc'), withVersion(2));
+    const { backups } = await list({ dir: listDir });
+    assert.deepEqual(
+      backups.map((b) => [b.name, b.problem?.code, b.format_version]),
+      [
+        ['aico-backup-20260101-000001.tar.zst.enc', 'UNSUPPORTED_FORMAT', null],
+        ['aico-backup-20260101-000000.tar.zst.enc', 'CORRUPT_HEADER', null],
+      ],
+    );
   });
 });
