@@ -99,7 +99,7 @@ async function freshDir(dir) {
 }
 
 async function aicoCreate(home, outDir, timeFile, extra = []) {
-  const r = await timed(['node', AICO, '--home', home, '--json', 'backup', 'create', '--output', outDir, '--compression', 'zstd', '--compression-level', '3', ...extra], { env: PASSWORD_ENV, timeFile });
+  const r = await timed(['node', AICO, '--home', home, '--json', 'backup', 'create', '--output', outDir, '--compression', 'zstd', '--compression-level', '3', '--include', 'models,cache,config', ...extra], { env: PASSWORD_ENV, timeFile });
   const doc = JSON.parse(r.stdout.trim().split('\n').pop());
   return { ...r, archive: doc.backup.path, bytes: doc.backup.bytes };
 }
@@ -124,7 +124,7 @@ try {
   const T = (name) => path.join(work, `${name}.time`);
   for (const [dir, mb] of [[tree, sizeMb], [small, smallMb]]) {
     log(`seeding ${mb} MiB in ${dir}`);
-    await timed(['node', AICO, '--home', dir, '--json', 'demo', 'seed', '--size', String(mb)], { timeFile: T('seed') });
+    await timed(['node', AICO, '--home', dir, '--json', 'demo', 'seed', '--files', '--size', String(mb)], { timeFile: T('seed') });
   }
   const bytes = await treeBytes(tree);
   const smallBytes = await treeBytes(small);

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The main job: back up the AICO home. Without a real home, seed a sample one
-# first (under .sample/) so a new user sees the whole cycle: create, verify, list.
+# first (under .sample/, built with the real databases) so a new user sees the
+# whole cycle: create, verify, list.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 real_home="${AICO_HOME:-${XDG_DATA_HOME:-$HOME/.local/share}/aico}"
@@ -12,8 +13,10 @@ fi
 home="$PWD/.sample/aico-home"
 out="$PWD/.sample/backups"
 echo "No AICO home at $real_home; using a sample home in $home."
-node bin/aico.js --home "$home" demo seed --size 64 --if-missing
-# A sample has nothing to protect, so a fixed password is fine here; never do this for real data.
+seeded=$(node bin/aico.js --home "$home" --json demo seed --size 64 --if-missing)
+# The sample's master key and password protect nothing real; never do this for real data.
+AICO_MASTER_KEY=$(node -e 'console.log(JSON.parse(process.argv[1]).master_key)' "$seeded")
+export AICO_MASTER_KEY
 export AICO_BACKUP_PASSWORD="${AICO_BACKUP_PASSWORD:-sample-password}"
 node bin/aico.js --home "$home" backup create --output "$out" "$@"
 node bin/aico.js backup verify "$(ls -t "$out"/aico-backup-*.enc | head -1)"

@@ -63,15 +63,24 @@ export async function treeHashes(dir: string): Promise<Record<string, string>> {
   return out;
 }
 
-/** The sample home's files as they should appear inside an archive. */
-export function expectedArchiveTree(homeHashes: Record<string, string>): Record<string, string> {
-  const map: [string, string][] = [
-    ['data/aico.db', 'databases/aico.db'],
-    ['data/aico.db.salt', 'databases/aico.db.salt'],
-    ['data/memory/semantic/', 'databases/semantic/'],
-    ['data/memory/working/', 'databases/working/'],
-    ['config/', 'config/'],
-  ];
+/** Where a seedFiles() home's files go in an archive (include models, cache, config). */
+export const FILES_LAYOUT: [string, string][] = [
+  ['data/models/', 'extras/models/'],
+  ['data/cache/', 'extras/cache/'],
+  ['config/', 'config/'],
+];
+
+/** Where the databases of a home go in an archive (FORMAT.md). */
+export const DATABASE_LAYOUT: [string, string][] = [
+  ['data/aico.db', 'databases/aico.db'],
+  ['data/aico.db.salt', 'databases/aico.db.salt'],
+  ['data/memory/semantic/', 'databases/semantic/'],
+  ['data/memory/working/', 'databases/working/'],
+  ['config/', 'config/'],
+];
+
+/** A home's files as they should appear inside an archive. */
+export function expectedArchiveTree(homeHashes: Record<string, string>, map: [string, string][] = FILES_LAYOUT): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [rel, hash] of Object.entries(homeHashes)) {
     for (const [from, to] of map) {

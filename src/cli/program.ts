@@ -55,7 +55,8 @@ export function buildProgram(
       .addOption(new Option('--compression <alg>', 'compression algorithm').choices(['zstd', 'gzip', 'lz4', 'none']))
       .option('--compression-level <n>', 'compression level 1 (fast) .. 9 (small)')
       .option('--include <list>', 'only these sources (comma-separated: libsql,chromadb,lmdb,rocksdb,config,models,cache,temp)')
-      .option('--exclude <list>', 'leave out these sources'),
+      .option('--exclude <list>', 'leave out these sources')
+      .option('--allow-live', 'copy a database that is in use anyway (Chroma, RocksDB); marked inconsistent'),
   ).action(async (flags, cmd: Command) => {
     // Commander reports --no-encrypt as encrypt=false and defaults it to true; only an explicit flag overrides the config.
     const explicit = (name: string) => cmd.getOptionValueSource(name) === 'cli';
@@ -99,8 +100,10 @@ export function buildProgram(
   const demo = program.command('demo').description('sample data for trying aico-backup');
   demo
     .command('seed')
-    .description('write a sample AICO home (plain files in the AICO layout)')
+    .description('build a sample AICO home with real databases (libSQL, Chroma, LMDB or RocksDB) and config')
     .option('--size <mb>', 'approximate size in MiB', '32')
+    .option('--working <kind>', 'working memory store: lmdb or rocksdb', 'lmdb')
+    .option('--files', 'write a mixed tree of plain files instead (data/models, data/cache; for benchmarks)')
     .option('--seed <n>', 'random seed (same seed, same home)', '42')
     .option('--if-missing', 'do nothing if the home already holds data')
     .action(async (flags, cmd: Command) => run((ctx) => runSeed(ctx, flags), globals(cmd)));

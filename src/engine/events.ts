@@ -5,7 +5,7 @@
  */
 export type OperationName = 'create' | 'verify' | 'info' | 'list';
 
-export type PhaseName = 'scan' | 'archive' | 'finalize' | 'header' | 'read' | 'check';
+export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'check';
 
 export type EngineEvent =
   | { type: 'start'; op: OperationName; path?: string; totalBytes?: number }

@@ -15,7 +15,8 @@ export { SOURCE_NAMES } from './sources/catalog.js';
 export type { Metadata, Manifest, ManifestFile } from './archive/metadata.js';
 export type { PasswordProvider } from './archive/reader.js';
 export { TOOL_VERSION } from './version.js';
-export { seedSample, type SeedOptions } from './sample/seed.js';
+export { seedFiles, type SeedOptions } from './sample/seed.js';
+export { seedSample, sampleMasterKey, type SampleOptions } from './sample/seed-home.js';
 export {
   exportMasterKey,
   importMasterKey,

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { seedSample } from '../../src/engine/index.js';
+import { seedFiles } from '../../src/engine/index.js';
 import { runCli, tempDir } from '../helpers.js';
 
 const dir = tempDir();
@@ -12,12 +12,12 @@ const PW = { AICO_BACKUP_PASSWORD: 'cli-test-pw' };
 let archive = '';
 
 before(async () => {
-  await seedSample({ home, sizeMb: 3, seed: 5 });
+  await seedFiles({ home, sizeMb: 3, seed: 5 });
 });
 
 describe('aico backup CLI', () => {
   test('create --json prints one document with the backup; progress goes to stderr as JSON lines', async () => {
-    const r = await runCli(['--home', home, 'backup', 'create', '--output', out, '--json'], { env: PW });
+    const r = await runCli(['--home', home, 'backup', 'create', '--output', out, '--json', '--include', 'models,cache,config'], { env: PW });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.json.ok, true);
     archive = r.json.backup.path;
@@ -41,7 +41,7 @@ describe('aico backup CLI', () => {
     assert.deepEqual([v.json.ok, v.json.verified, v.json.problems], [true, true, []]);
     const i = await runCli(['backup', 'info', archive, '--json', '--password-stdin'], { input: 'cli-test-pw\n' });
     assert.equal(i.code, 0, i.stdout);
-    assert.deepEqual(Object.keys(i.json.info.metadata.databases).sort(), ['chromadb', 'config', 'libsql', 'lmdb']);
+    assert.deepEqual(Object.keys(i.json.info.metadata.databases).sort(), ['cache', 'config', 'models']);
   });
 
   test('wrong password exits 3 with WRONG_PASSWORD', async () => {
@@ -89,7 +89,7 @@ describe('aico backup CLI', () => {
 
   test('bad configuration names the file and the key', async () => {
     const h = path.join(dir, 'badconf');
-    await seedSample({ home: h, sizeMb: 1 });
+    await seedFiles({ home: h, sizeMb: 1 });
     await fs.writeFile(path.join(h, 'config', 'core.yaml'), 'backup:\n  compresion: zstd\n  compression_level: 11\n');
     const r = await runCli(['--home', h, 'backup', 'create', '--no-encrypt', '-o', path.join(dir, 'o2'), '--json']);
     assert.equal(r.code, 2);
@@ -101,7 +101,7 @@ describe('aico backup CLI', () => {
 
   test('config in the home overrides defaults, flags override config', async () => {
     const h = path.join(dir, 'conf');
-    await seedSample({ home: h, sizeMb: 1 });
+    await seedFiles({ home: h, sizeMb: 1 });
     await fs.writeFile(path.join(h, 'config', 'core.yaml'), `backup:\n  encrypt: false\n  compression: gzip\n  output_dir: ${path.join(dir, 'conf-out')}\n`);
     const r = await runCli(['--home', h, 'backup', 'create', '--json']);
     assert.equal(r.code, 0, r.stdout);
@@ -116,11 +116,11 @@ describe('aico backup CLI', () => {
     const lock = path.join(lockDir, '.aico-backup.lock');
     const host = (await import('node:os')).hostname();
     await fs.writeFile(lock, JSON.stringify({ pid: process.pid, host, op: 'create', started: 'now' }));
-    const r = await runCli(['--home', home, 'backup', 'create', '--no-encrypt', '-o', lockDir, '--json']);
+    const r = await runCli(['--home', home, 'backup', 'create', '--no-encrypt', '-o', lockDir, '--json', '--include', 'models,cache,config']);
     assert.equal(r.code, 6);
     assert.equal(r.json.error.code, 'LOCKED');
     await fs.writeFile(lock, JSON.stringify({ pid: 2 ** 22 + 17, host, op: 'create', started: 'then' }));
-    const r2 = await runCli(['--home', home, 'backup', 'create', '--no-encrypt', '-o', lockDir, '--json']);
+    const r2 = await runCli(['--home', home, 'backup', 'create', '--no-encrypt', '-o', lockDir, '--json', '--include', 'models,cache,config']);
     assert.equal(r2.code, 0, r2.stdout);
     assert.ok(r2.json.warnings.some((w: { code: string }) => w.code === 'STALE_LOCK'), JSON.stringify(r2.json.warnings));
     await assert.rejects(fs.stat(lock));

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { seedSample } from '../../src/engine/index.js';
+import { seedFiles } from '../../src/engine/index.js';
 import { BIN, runCli, tempDir } from '../helpers.js';
 
 const dir = tempDir();
@@ -11,7 +11,7 @@ const home = path.join(dir, 'home');
 
 before(async () => {
   // Large and slow enough (gzip level 9) that the create is still running when signalled.
-  await seedSample({ home, sizeMb: 160, seed: 9 });
+  await seedFiles({ home, sizeMb: 160, seed: 9 });
 });
 
 async function waitForPartial(out: string, child: ReturnType<typeof spawn>): Promise<void> {
@@ -25,7 +25,7 @@ async function waitForPartial(out: string, child: ReturnType<typeof spawn>): Pro
 }
 
 function startCreate(out: string) {
-  return spawn(process.execPath, [BIN, '--home', home, 'backup', 'create', '-o', out, '--compression', 'gzip', '--compression-level', '9'], {
+  return spawn(process.execPath, [BIN, '--home', home, 'backup', 'create', '-o', out, '--compression', 'gzip', '--compression-level', '9', '--include', 'models,cache,config'], {
     env: { ...process.env, AICO_BACKUP_PASSWORD: 'interrupt-pw' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -57,7 +57,7 @@ describe('interrupted create', () => {
     await new Promise((r) => child.on('close', r));
     assert.deepEqual(await finals(out), []);
     assert.ok((await fs.readdir(out)).some((n) => n.endsWith('.partial')));
-    const rerun = await runCli(['--home', home, 'backup', 'create', '-o', out, '--compression', 'lz4', '--json', '--include', 'config,libsql'], {
+    const rerun = await runCli(['--home', home, 'backup', 'create', '-o', out, '--compression', 'lz4', '--json', '--include', 'config,models'], {
       env: { AICO_BACKUP_PASSWORD: 'interrupt-pw' },
     });
     assert.equal(rerun.code, 0, rerun.stdout);

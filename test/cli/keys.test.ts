@@ -7,7 +7,7 @@ import { ArchiveReader } from '../../src/engine/archive/reader.js';
 import { readKeyEntry } from '../../src/engine/archive/key-entry.js';
 import { Keyring, MASTER_KEY_ACCOUNT } from '../../src/engine/keys/keyring.js';
 import { importMasterKey } from '../../src/engine/ops/keys.js';
-import { seedSample } from '../../src/engine/index.js';
+import { seedFiles } from '../../src/engine/index.js';
 import { startSecretService } from '../secret-service.js';
 import { runCli, tempDir } from '../helpers.js';
 
@@ -20,10 +20,11 @@ describe('keys and passwords through the CLI, with a real Secret Service', async
   const out = path.join(dir, 'backups');
   const masterKey = Buffer.from(randomBytes(32).toString('hex'));
   const password = 'backup password for the key tests';
-  const cli = (args: string[], input?: string) => runCli(['--home', home, '--json', ...args], { env: ss.env, input });
+  const cli = (args: string[], input?: string) =>
+    runCli(['--home', home, '--json', ...args, ...(args[1] === 'create' ? ['--include', 'models,config'] : [])], { env: ss.env, input });
 
   before(async () => {
-    await seedSample({ home, sizeMb: 2 });
+    await seedFiles({ home, sizeMb: 2 });
     await keyring.set(MASTER_KEY_ACCOUNT, masterKey);
   });
 
@@ -142,21 +143,21 @@ describe('headless: no Secret Service', () => {
   test('keyring commands fail with exit 9 and the way out; create still works with AICO_MASTER_KEY', async () => {
     const dir = tempDir();
     const home = path.join(dir, 'home');
-    await seedSample({ home, sizeMb: 1 });
+    await seedFiles({ home, sizeMb: 1 });
     const status = await runCli(['--json', 'backup', 'password', 'status'], { env: { DBUS_SESSION_BUS_ADDRESS: undefined } });
     assert.equal(status.code, 9);
     assert.equal(status.json.error.code, 'KEYRING_UNAVAILABLE');
     assert.match(status.json.error.hint, /AICO_MASTER_KEY/);
     assert.doesNotMatch(status.stdout + status.stderr, /Platform failure|DBus error/, 'no raw native error');
 
-    const text = await runCli(['--home', home, 'backup', 'create', '--output', path.join(dir, 'b')], {
+    const text = await runCli(['--home', home, 'backup', 'create', '--output', path.join(dir, 'b'), '--include', 'models,config'], {
       env: { DBUS_SESSION_BUS_ADDRESS: undefined, AICO_BACKUP_PASSWORD: 'pw' },
     });
     assert.equal(text.code, 0, text.stderr);
     assert.equal(text.stderr.match(/keyring is not available/g)?.length, 1, 'said once');
     assert.match(text.stdout, /master key NOT included/);
 
-    const withEnv = await runCli(['--home', home, '--json', 'backup', 'create', '--output', path.join(dir, 'c')], {
+    const withEnv = await runCli(['--home', home, '--json', 'backup', 'create', '--output', path.join(dir, 'c'), '--include', 'models,config'], {
       env: { DBUS_SESSION_BUS_ADDRESS: undefined, AICO_BACKUP_PASSWORD: 'pw', AICO_MASTER_KEY: 'k'.repeat(64) },
     });
     assert.equal(withEnv.code, 0, withEnv.stderr);

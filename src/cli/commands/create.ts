@@ -12,6 +12,7 @@ export interface CreateFlags extends PasswordFlags {
   compressionLevel?: string;
   include?: string;
   exclude?: string;
+  allowLive?: boolean;
 }
 
 const list = (s: string | undefined) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
@@ -47,6 +48,7 @@ export async function runCreate(ctx: RunContext, flags: CreateFlags): Promise<vo
       compressionLevel: level,
       include: list(flags.include) ?? cfg.include,
       exclude: list(flags.exclude) ?? (flags.include ? [] : cfg.exclude),
+      allowLive: flags.allowLive ?? false,
     },
     { onEvent: (e) => ctx.out.event(e), signal: ctx.signal },
   );

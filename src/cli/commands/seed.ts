@@ -1,19 +1,44 @@
 import { promises as fs } from 'node:fs';
-import { AicoError, seedSample } from '../../engine/index.js';
+import { AicoError, sampleMasterKey, seedFiles, seedSample } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { formatBytes } from '../format.js';
 
-export async function runSeed(ctx: RunContext, flags: { size?: string; seed?: string; ifMissing?: boolean }): Promise<void> {
+export interface SeedFlags {
+  size?: string;
+  seed?: string;
+  ifMissing?: boolean;
+  working?: string;
+  files?: boolean;
+}
+
+export async function runSeed(ctx: RunContext, flags: SeedFlags): Promise<void> {
+  const seed = Number(flags.seed ?? 42);
+  // A sample key, derived from the seed: printed so the sample can be backed up and restored.
+  const masterKey = flags.files ? null : sampleMasterKey(seed);
   const existing = await fs.readdir(ctx.home).catch(() => [] as string[]);
   if (existing.length > 0) {
     if (flags.ifMissing) {
-      ctx.out.result({ home: ctx.home, seeded: false }, () => `${ctx.home} already holds data; left as it is.`);
+      ctx.out.result({ home: ctx.home, seeded: false, master_key: masterKey }, () => `${ctx.home} already holds data; left as it is.`);
       return;
     }
     throw new AicoError('USAGE', `${ctx.home} is not empty; refusing to write a sample over it.`, { hint: 'Choose an empty directory with --home.' });
   }
   const sizeMb = Number(flags.size ?? 32);
   if (!Number.isFinite(sizeMb) || sizeMb <= 0) throw new AicoError('USAGE', `--size must be a positive number of MiB (got "${flags.size}").`);
-  const result = await seedSample({ home: ctx.home, sizeMb, seed: Number(flags.seed ?? 42) });
-  ctx.out.result({ home: result.home, seeded: true, bytes: result.bytes, files: result.files }, () => `Sample AICO home in ${result.home}: ${result.files} files, ${formatBytes(result.bytes)}.`);
+  if (flags.working && flags.working !== 'lmdb' && flags.working !== 'rocksdb') throw new AicoError('USAGE', '--working must be lmdb or rocksdb.');
+  if (flags.files) {
+    const r = await seedFiles({ home: ctx.home, sizeMb, seed });
+    ctx.out.result({ home: r.home, seeded: true, bytes: r.bytes, files: r.files, master_key: null }, () => `Mixed sample files in ${r.home} (data/models, data/cache, config): ${r.files} files, ${formatBytes(r.bytes)}.`);
+    return;
+  }
+  ctx.out.event({ type: 'phase', phase: 'scan', message: `Building a sample AICO home in ${ctx.home} with libSQL, Chroma and ${flags.working ?? 'lmdb'}` });
+  const r = await seedSample({ home: ctx.home, sizeMb, seed, working: (flags.working as 'lmdb' | 'rocksdb') ?? 'lmdb' });
+  ctx.out.result(
+    { home: r.home, seeded: true, bytes: r.bytes, files: r.files, databases: r.databases, master_key: r.masterKey },
+    () =>
+      [
+        `Sample AICO home in ${r.home}: ${r.files} files, ${formatBytes(r.bytes)}.`,
+        `Its (sample) master key opens the libSQL database: export AICO_MASTER_KEY=${r.masterKey}`,
+      ].join('\n'),
+  );
 }

@@ -28,6 +28,13 @@ export interface SourceStats {
   encrypted: boolean;
   consistent: boolean;
   method: string;
+  /** Databases: counts the engine reported for the snapshot, compared again on restore. */
+  tables?: Record<string, number>;
+  collections?: Record<string, number>;
+  entries?: number;
+  snapshot_ms?: number;
+  /** libSQL (and an encrypted LMDB): how long other writers were blocked while the copy was taken. */
+  writer_block_ms?: number;
 }
 
 /** One file in manifest.json. Hashes are inside the encryption when the archive is encrypted. */

@@ -51,7 +51,7 @@ async function removeDeadPartials(dir: string): Promise<void> {
   for (const name of await fs.readdir(dir).catch(() => [] as string[])) {
     const pid = partialOwnerPid(name);
     if (name.includes(PARTIAL_SUFFIX) && pid !== null && !isAlive(pid)) {
-      await fs.rm(path.join(dir, name), { force: true });
+      await fs.rm(path.join(dir, name), { force: true, recursive: true });
     }
   }
 }

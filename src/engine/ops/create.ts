@@ -1,9 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { arch, platform } from 'node:os';
 import { getCodec } from '../codec/index.js';
-import { sealKeyFile } from '../keys/key-file.js';
-import { KEYRING_SERVICE, MASTER_KEY_ACCOUNT, type Keyring } from '../keys/keyring.js';
-import { resolveMasterKey, type MasterKeySource } from '../keys/master-key.js';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Keyring } from '../keys/keyring.js';
+import type { MasterKeySource } from '../keys/master-key.js';
+import { PARTIAL_SUFFIX } from '../fsutil/atomic-file.js';
+import { DATABASE_ADAPTERS } from '../sources/adapters.js';
+import { snapshotSources } from '../sources/snapshot.js';
+import type { DatabaseAdapter } from '../sources/types.js';
+import { prepareCreateKeys } from './create-keys.js';
 import type { CodecName } from '../codec/types.js';
 import { archiveName, freeArchivePath } from '../archive/naming.js';
 import { CHUNK_SIZE, FORMAT_VERSION, KEY_ENTRY, SEGMENT_SIZE } from '../archive/layout.js';
@@ -15,7 +21,6 @@ import { noopSink, throttledProgress, type OperationContext } from '../events.js
 import { acquireDirLock } from '../fsutil/lock.js';
 import { ensurePrivateDir } from '../fsutil/atomic-file.js';
 import { selectSources } from '../sources/catalog.js';
-import { scanSources } from '../sources/scan.js';
 import { TOOL_VERSION } from '../version.js';
 
 export interface CreateOptions {
@@ -34,6 +39,10 @@ export interface CreateOptions {
   /** Where the master key is looked up (default: the system keyring, then $AICO_MASTER_KEY). */
   keyring?: Keyring;
   env?: NodeJS.ProcessEnv;
+  /** Copy databases that are in use anyway, marked inconsistent. */
+  allowLive?: boolean;
+  /** Tests only: other database adapters. */
+  adapters?: Record<string, DatabaseAdapter[]>;
   now?: Date;
 }
 
@@ -77,52 +86,53 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
   }
   const codecLevel = codec.codecLevel(opts.compressionLevel);
 
-  emit({ type: 'phase', phase: 'scan', message: `Looking for AICO data in ${opts.home}` });
   const defs = selectSources(opts.include, opts.exclude);
   if (defs.length === 0) throw new AicoError('USAGE', 'Nothing selected: --include and --exclude leave no source.');
-  const scan = await scanSources(opts.home, defs);
-  for (const name of scan.missing) warn('SOURCE_MISSING', `No ${name} data in ${opts.home}; skipped.`);
-  for (const s of scan.skipped) warn('FILE_SKIPPED', `Skipped ${s.path} (${s.reason}).`);
-  if (scan.sources.length === 0) {
-    throw new AicoError('NOT_FOUND', `No AICO data found in ${opts.home}.`, {
-      hint: 'Point --home (or $AICO_HOME) at the AICO data directory, or seed a sample with "aico demo seed".',
-    });
-  }
-  const files = scan.sources.flatMap((s) => s.files);
-  const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
-  for (const s of scan.sources) emit({ type: 'item', source: s.name, path: s.stats.archive_path, bytes: s.stats.size_bytes });
-
   const password = opts.encrypt ? await requirePassword(opts.password) : null;
-  let keyEntry: Buffer | null = null;
-  let masterKey: CreateResult['masterKey'] = { source: 'none', included: false };
+  let staging: string | null = null;
   try {
-    if (password) {
-      const resolved = await resolveMasterKey(opts.keyring, opts.env);
-      masterKey = { source: resolved.source, included: resolved.key !== null };
-      if (resolved.key) {
-        try {
-          keyEntry = await sealKeyFile(resolved.key, password, { service: KEYRING_SERVICE, account: MASTER_KEY_ACCOUNT, iterations: opts.kdfIterations });
-        } finally {
-          resolved.key.fill(0);
-        }
-      } else {
-        warn(
-          'MASTER_KEY_ABSENT',
-          resolved.keyringProblem
-            ? `${resolved.keyringProblem.message} The backup will not contain the AICO master key. ${resolved.keyringProblem.hint}`
-            : 'No AICO master key found (keyring or AICO_MASTER_KEY); the backup will not contain it.',
-        );
-      }
-    } else if (scan.sources.some((s) => s.name === 'libsql')) {
-      warn('MASTER_KEY_NOT_INCLUDED', 'An unencrypted backup never holds the AICO master key; the libSQL database in it opens only with that key (keep a copy: aico backup key export FILE).');
-    }
+    const keys = await prepareCreateKeys({
+      home: opts.home,
+      password,
+      wantsLibsql: defs.some((d) => d.name === 'libsql'),
+      keyring: opts.keyring,
+      env: opts.env,
+      kdfIterations: opts.kdfIterations,
+      warn,
+    });
+    const masterKey = keys.masterKey;
     throwIfAborted(ctx.signal);
     await ensurePrivateDir(opts.outputDir);
     const lock = await acquireDirLock(opts.outputDir, 'create');
     if (lock.takeover) warn('STALE_LOCK', lock.takeover);
     try {
+      // Staged copies live next to the archive: same filesystem, same permissions, cleaned up if we die.
+      staging = path.join(opts.outputDir, `.aico-staging.${process.pid}${PARTIAL_SUFFIX}`);
+      await fs.mkdir(staging, { mode: 0o700 });
+      emit({ type: 'phase', phase: 'scan', message: `Taking consistent snapshots of the AICO data in ${opts.home}` });
+      const scan = await snapshotSources(defs, {
+        home: opts.home,
+        staging,
+        allowLive: opts.allowLive ?? false,
+        libsqlKey: keys.libsqlKey,
+        adapters: opts.adapters ?? DATABASE_ADAPTERS,
+        signal: ctx.signal,
+        warn,
+        onDatabase: (name, location) => emit({ type: 'phase', phase: 'snapshot', message: `Snapshot of ${name} (${location})` }),
+      });
+      for (const name of scan.missing) warn('SOURCE_MISSING', `No ${name} data in ${opts.home}; skipped.`);
+      for (const s of scan.skipped) warn('FILE_SKIPPED', `Skipped ${s.path} (${s.reason}).`);
+      if (scan.sources.length === 0) {
+        throw new AicoError('NOT_FOUND', `No AICO data found in ${opts.home}.`, {
+          hint: 'Point --home (or $AICO_HOME) at the AICO data directory, or seed a sample with "aico demo seed".',
+        });
+      }
+      const files = scan.sources.flatMap((s) => s.files);
+      const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
+      for (const s of scan.sources) emit({ type: 'item', source: s.name, path: s.stats.archive_path, bytes: s.stats.size_bytes });
+      const keyEntry = keys.keyEntry;
       const created = opts.now ?? new Date();
-      const path = await freeArchivePath(opts.outputDir, created, codec.extension, opts.encrypt);
+      const archivePath = await freeArchivePath(opts.outputDir, created, codec.extension, opts.encrypt);
       const iterations = opts.kdfIterations ?? MIN_PBKDF2_ITERATIONS;
       const databases = Object.fromEntries(scan.sources.map((s) => [s.name, s.stats]));
       const metadata: Metadata = {
@@ -144,7 +154,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
       emit({ type: 'phase', phase: 'archive', message: `Writing ${archiveName(created, codec.extension, opts.encrypt)}` });
       const progress = throttledProgress(emit, totalBytes);
       const written = await writeArchive({
-        path,
+        path: archivePath,
         codec,
         codecLevel,
         encryption: password ? { password, iterations } : null,
@@ -157,12 +167,12 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
           warn('FILE_CHANGED', `${file.absPath} changed while it was read (${file.size} bytes expected, ${onDisk} found); its copy may be inconsistent.`),
       });
       progress.flush(totalBytes);
-      emit({ type: 'phase', phase: 'finalize', message: `Saved ${path}` });
+      emit({ type: 'phase', phase: 'finalize', message: `Saved ${archivePath}` });
       const durationMs = Date.now() - started;
       emit({ type: 'summary', op: 'create', ok: true, durationMs, bytes: written.bytes });
       return {
         backup: {
-          path,
+          path: archivePath,
           id: metadata.id,
           type: 'full',
           bytes: written.bytes,
@@ -177,6 +187,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         durationMs,
       };
     } finally {
+      if (staging) await fs.rm(staging, { recursive: true, force: true });
       await lock.release();
     }
   } finally {

@@ -83,19 +83,20 @@ function textFill(rng: Prng) {
 }
 
 /**
- * Generates a sample AICO home of plain files in the layout AICO uses (the
- * database adapters replace these with real databases). Deterministic for a
- * given seed and size.
+ * Generates a tree of plain files with the mix of data AICO holds
+ * (SQLite-like pages, float32 vectors, log text) under the home's extras
+ * (data/models, data/cache) and config: what the archive-format tests and the
+ * bench need, without database engines. Deterministic for a given seed and size.
  */
-export async function seedSample(opts: SeedOptions): Promise<SeedResult> {
+export async function seedFiles(opts: SeedOptions): Promise<SeedResult> {
   const rng = new Prng(opts.seed ?? 42);
   const total = Math.max(1, opts.sizeMb) * CHUNK;
   const at = (p: string) => path.join(opts.home, p);
   const plan: [string, number, (buf: Buffer, offset: number) => void][] = [
-    ['data/aico.db', Math.round(total * 0.3 / 4096) * 4096, pageFill(rng)],
-    ['data/memory/semantic/chroma.sqlite3', Math.round(total * 0.15 / 4096) * 4096, pageFill(rng)],
-    ['data/memory/semantic/6f1c2a9e-segment/data_level0.bin', Math.round(total * 0.4 / 3072) * 3072, vectorFill(rng)],
-    ['data/memory/working/data.mdb', Math.round(total * 0.15 / 4096) * 4096, textFill(rng)],
+    ['data/models/pages.db', Math.round(total * 0.3 / 4096) * 4096, pageFill(rng)],
+    ['data/models/index/chroma.sqlite3', Math.round(total * 0.15 / 4096) * 4096, pageFill(rng)],
+    ['data/models/index/6f1c2a9e-segment/data_level0.bin', Math.round(total * 0.4 / 3072) * 3072, vectorFill(rng)],
+    ['data/cache/messages.log', Math.round(total * 0.15 / 4096) * 4096, textFill(rng)],
   ];
   let bytes = 0;
   let files = 0;
@@ -104,11 +105,11 @@ export async function seedSample(opts: SeedOptions): Promise<SeedResult> {
     files++;
   }
   const small: [string, string | Buffer][] = [
-    ['data/aico.db.salt', Buffer.from(Array.from({ length: 16 }, () => rng.int(256)))],
-    ['data/memory/semantic/6f1c2a9e-segment/header.bin', Buffer.alloc(100, 1)],
-    ['data/memory/semantic/6f1c2a9e-segment/length.bin', Buffer.alloc(400, 2)],
-    ['data/memory/semantic/6f1c2a9e-segment/link_lists.bin', Buffer.alloc(0)],
-    ['data/memory/working/lock.mdb', Buffer.alloc(8192)],
+    ['data/models/pages.db.salt', Buffer.from(Array.from({ length: 16 }, () => rng.int(256)))],
+    ['data/models/index/6f1c2a9e-segment/header.bin', Buffer.alloc(100, 1)],
+    ['data/models/index/6f1c2a9e-segment/length.bin', Buffer.alloc(400, 2)],
+    ['data/models/index/6f1c2a9e-segment/link_lists.bin', Buffer.alloc(0)],
+    ['data/cache/lock.bin', Buffer.alloc(8192)],
     ['config/runtime.yaml', 'runtime:\n  log_level: info\n  language: en\n'],
     ['config/user_preferences.json', `${JSON.stringify({ name: 'Sam', voice: 'warm', theme: 'dark' }, null, 2)}\n`],
     ['config/models.yaml', 'models:\n  conversation: hermes3:8b\n  embedding: paraphrase-multilingual:768\n'],

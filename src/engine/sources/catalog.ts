@@ -11,12 +11,14 @@ export interface SourceDef {
   /** Archive path for each home path (same order). */
   archivePaths: string[];
   encrypted: boolean;
+  /** Databases: where the database lives in the home, and the archive directory its snapshot goes to. */
+  database?: { location: string; archiveDir: string };
 }
 
 export const SOURCES: readonly SourceDef[] = [
-  { name: 'libsql', kind: 'database', homePaths: ['data/aico.db', 'data/aico.db.salt'], archivePaths: ['databases/aico.db', 'databases/aico.db.salt'], encrypted: true },
-  { name: 'chromadb', kind: 'database', homePaths: ['data/memory/semantic'], archivePaths: ['databases/semantic'], encrypted: false },
-  { name: 'working', kind: 'database', homePaths: ['data/memory/working'], archivePaths: ['databases/working'], encrypted: false },
+  { name: 'libsql', kind: 'database', homePaths: ['data/aico.db', 'data/aico.db.salt'], archivePaths: ['databases/aico.db', 'databases/aico.db.salt'], encrypted: true, database: { location: 'data/aico.db', archiveDir: 'databases' } },
+  { name: 'chromadb', kind: 'database', homePaths: ['data/memory/semantic'], archivePaths: ['databases/semantic'], encrypted: false, database: { location: 'data/memory/semantic', archiveDir: 'databases/semantic' } },
+  { name: 'working', kind: 'database', homePaths: ['data/memory/working'], archivePaths: ['databases/working'], encrypted: false, database: { location: 'data/memory/working', archiveDir: 'databases/working' } },
   { name: 'config', kind: 'config', homePaths: ['config'], archivePaths: ['config'], encrypted: false },
   { name: 'models', kind: 'extra', homePaths: ['data/models'], archivePaths: ['extras/models'], encrypted: false },
   { name: 'cache', kind: 'extra', homePaths: ['data/cache'], archivePaths: ['extras/cache'], encrypted: false },

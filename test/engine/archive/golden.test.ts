@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { info, verify } from '../../../src/engine/index.js';
-import { expectedArchiveTree, ROOT, tempDir, treeHashes } from '../../helpers.js';
+import { DATABASE_LAYOUT, expectedArchiveTree, ROOT, tempDir, treeHashes } from '../../helpers.js';
 
 /**
  * Archives written by released versions must stay readable. Each format
@@ -22,7 +22,8 @@ describe('golden archives of every format version', async () => {
       const [hash, file] = line.split(/\s+/);
       home[file!.replace(/^\.\//, '')] = hash!;
     }
-    const expected = expectedArchiveTree(home);
+    // The v1 golden home was a plain-file tree in the database layout.
+    const expected = expectedArchiveTree(home, DATABASE_LAYOUT);
     for (const name of (await fs.readdir(dir)).filter((n) => n.includes('.tar'))) {
       test(`${version}/${name} verifies and holds the original files`, async () => {
         const file = path.join(dir, name);

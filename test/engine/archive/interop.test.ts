@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { create, seedSample } from '../../../src/engine/index.js';
+import { create, seedFiles } from '../../../src/engine/index.js';
 import { expectedArchiveTree, tempDir, treeHashes } from '../../helpers.js';
 
 const TOOLS: Record<string, string> = { zstd: 'zstd -dc', gzip: 'gzip -dc', lz4: 'lz4 -dc', none: 'cat' };
@@ -11,14 +11,14 @@ const TOOLS: Record<string, string> = { zstd: 'zstd -dc', gzip: 'gzip -dc', lz4:
 describe('unencrypted archives extract with the system tools', async () => {
   const dir = tempDir();
   const home = path.join(dir, 'home');
-  await seedSample({ home, sizeMb: 4, seed: 11 });
+  await seedFiles({ home, sizeMb: 4, seed: 11 });
   const expected = expectedArchiveTree(await treeHashes(home));
 
   for (const [compression, tool] of Object.entries(TOOLS)) {
     test(`${tool} F | tar -x`, async () => {
       const result = await create({
         home, outputDir: path.join(dir, `out-${compression}`), encrypt: false, compression: compression as never,
-        compressionLevel: 5, include: ['libsql', 'chromadb', 'working', 'config'], exclude: [],
+        compressionLevel: 5, include: ['models', 'cache', 'config'], exclude: [],
       });
       const into = path.join(dir, `x-${compression}`);
       await fs.mkdir(into);

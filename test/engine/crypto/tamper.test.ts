@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
-import { create, isAicoError, list, seedSample, verify, type ErrorCode } from '../../../src/engine/index.js';
+import { create, isAicoError, list, seedFiles, verify, type ErrorCode } from '../../../src/engine/index.js';
 import { parseHeader, headerSizeFromPrefix } from '../../../src/engine/crypto/header.js';
 import { TAG_BYTES } from '../../../src/engine/crypto/segments.js';
 import { tempDir } from '../../helpers.js';
@@ -40,10 +40,10 @@ const flip = (buf: Buffer, at: number) => {
 
 before(async () => {
   const home = path.join(dir, 'home');
-  await seedSample({ home, sizeMb: 6, seed: 3 });
+  await seedFiles({ home, sizeMb: 6, seed: 3 });
   const result = await create({
     home, outputDir: path.join(dir, 'out'), encrypt: true, password, compression: 'zstd', compressionLevel: 3,
-    include: ['libsql', 'chromadb', 'working', 'config'], exclude: [], kdfIterations: 1000,
+    include: ['models', 'cache', 'config'], exclude: [], kdfIterations: 1000,
   });
   original = await fs.readFile(result.backup.path);
   headerLen = headerSizeFromPrefix(original)!;
@@ -113,7 +113,7 @@ describe('an unencrypted archive detects damage through its manifest', () => {
     const home = path.join(dir, 'home');
     const result = await create({
       home, outputDir: path.join(dir, 'plain'), encrypt: false, compression: 'zstd', compressionLevel: 3,
-      include: ['libsql', 'config'], exclude: [],
+      include: ['models', 'config'], exclude: [],
     });
     const bytes = await fs.readFile(result.backup.path);
     for (const at of [Math.floor(bytes.length / 3), Math.floor(bytes.length / 2)]) {
