@@ -4,6 +4,7 @@ import type { GlobalFlags, RunContext } from './context.js';
 import { runCreate } from './commands/create.js';
 import { runInfo, runList, runVerify } from './commands/inspect.js';
 import { runSeed } from './commands/seed.js';
+import { runRestore } from './commands/restore.js';
 import { runKeyExport, runKeyImport, runPasswordClear, runPasswordSet, runPasswordStatus } from './commands/keys.js';
 
 const EXIT_CODES_HELP = `
@@ -70,6 +71,21 @@ export function buildProgram(
   passwordOptions(backup.command('info').description('show the metadata and contents summary of a backup').argument('<file>')).action(
     async (file: string, flags, cmd: Command) => run((ctx) => runInfo(ctx, file, flags), globals(cmd)),
   );
+
+  passwordOptions(
+    backup
+      .command('restore')
+      .description('restore a backup: verified, staged, validated with each database engine, swapped in with rollback')
+      .argument('<file>')
+      .option('--target <dir>', 'restore into another directory (empty or new) instead of the AICO home')
+      .option('--database <list>', 'only these (comma-separated: libsql, semantic, working, config, models, cache, temp)')
+      .option('--config-only', 'only the configuration')
+      .option('--dry-run', 'verify and validate everything, print what would change, change nothing')
+      .option('--force', 'restore even if AICO seems to be running, over a non-empty --target, replacing a different master key')
+      .option('--merge', 'add what is missing, leave existing databases and files as they are')
+      .option('--no-safety-backup', 'do not save what is replaced as a pre-restore backup first')
+      .option('-o, --output <dir>', 'where the pre-restore safety backup goes (default: backup.output_dir)'),
+  ).action(async (file: string, flags, cmd: Command) => run((ctx) => runRestore(ctx, file, flags), globals(cmd)));
 
   backup
     .command('list')

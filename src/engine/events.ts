@@ -3,9 +3,9 @@
  * it (text or JSON lines on stderr) and the TUI renders it; neither has a code
  * path of its own for what happens inside an operation.
  */
-export type OperationName = 'create' | 'verify' | 'info' | 'list';
+export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore';
 
-export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'check';
+export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'check' | 'stage' | 'validate' | 'swap';
 
 export type EngineEvent =
   | { type: 'start'; op: OperationName; path?: string; totalBytes?: number }

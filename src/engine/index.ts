@@ -5,6 +5,7 @@
 export { create, type CreateOptions, type CreateResult } from './ops/create.js';
 export { verify, type VerifyOptions, type VerifyResult, type VerifyProblem } from './ops/verify.js';
 export { info, type InfoOptions, type InfoResult } from './ops/info.js';
+export { restore, type RestoreOptions, type RestoreResult, type UnitAction } from './ops/restore.js';
 export { list, type BackupEntry, type ListResult } from './ops/list.js';
 export type { EngineEvent, EventSink, OperationContext, OperationName, PhaseName } from './events.js';
 export { AicoError, ERROR_CODES, isAicoError, type ErrorCode } from './errors.js';

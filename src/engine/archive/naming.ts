@@ -2,15 +2,16 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
 export const NAME_PREFIX = 'aico-backup-';
-const NAME_RE = /^aico-backup-(\d{8})-(\d{6})(?:-(\d+))?\.tar(\.zst|\.gz|\.lz4)?(\.enc)?$/;
+/** aico-backup-YYYYMMDD-HHMMSS[-N][-label].tar[.zst|.gz|.lz4][.enc]; the label marks e.g. a pre-restore safety backup. */
+const NAME_RE = /^aico-backup-(\d{8})-(\d{6})(?:-(\d+))?(?:-([a-z][a-z-]*))?\.tar(\.zst|\.gz|\.lz4)?(\.enc)?$/;
 
 function stamp(date: Date): string {
   const p = (n: number, w = 2) => String(n).padStart(w, '0');
   return `${p(date.getUTCFullYear(), 4)}${p(date.getUTCMonth() + 1)}${p(date.getUTCDate())}-${p(date.getUTCHours())}${p(date.getUTCMinutes())}${p(date.getUTCSeconds())}`;
 }
 
-export function archiveName(created: Date, extension: string, encrypted: boolean, seq = 1): string {
-  const suffix = seq > 1 ? `-${seq}` : '';
+export function archiveName(created: Date, extension: string, encrypted: boolean, seq = 1, label?: string): string {
+  const suffix = (seq > 1 ? `-${seq}` : '') + (label ? `-${label}` : '');
   return `${NAME_PREFIX}${stamp(created)}${suffix}.tar${extension}${encrypted ? '.enc' : ''}`;
 }
 
@@ -22,10 +23,10 @@ const PARTIAL_OF_NAME_RE = /^\.\d+\.(?:[a-z]+\.)?partial$/;
  * file for that exact name (another writer would win the final link). Only the
  * exact name counts: `X.tar.gz` must not push `X.tar` to `X-2.tar`.
  */
-export async function freeArchivePath(dir: string, created: Date, extension: string, encrypted: boolean): Promise<string> {
+export async function freeArchivePath(dir: string, created: Date, extension: string, encrypted: boolean, label?: string): Promise<string> {
   const taken = await fs.readdir(dir).catch(() => [] as string[]);
   for (let seq = 1; ; seq++) {
-    const name = archiveName(created, extension, encrypted, seq);
+    const name = archiveName(created, extension, encrypted, seq, label);
     const collides = (t: string) => t === name || (t.startsWith(name) && PARTIAL_OF_NAME_RE.test(t.slice(name.length)));
     if (!taken.some(collides)) return path.join(dir, name);
   }

@@ -8,6 +8,7 @@ import type { MasterKeySource } from '../keys/master-key.js';
 import { PARTIAL_SUFFIX } from '../fsutil/atomic-file.js';
 import { DATABASE_ADAPTERS } from '../sources/adapters.js';
 import { snapshotSources } from '../sources/snapshot.js';
+import { scanSources } from '../sources/scan.js';
 import type { DatabaseAdapter } from '../sources/types.js';
 import { prepareCreateKeys } from './create-keys.js';
 import type { CodecName } from '../codec/types.js';
@@ -43,6 +44,14 @@ export interface CreateOptions {
   allowLive?: boolean;
   /** Tests only: other database adapters. */
   adapters?: Record<string, DatabaseAdapter[]>;
+  /**
+   * Copy database files as they are instead of through their engines: only
+   * for a home nobody is using, e.g. the pre-restore safety backup, whose
+   * databases may not open with the keys at hand.
+   */
+  rawCopy?: boolean;
+  /** Added to the archive name, e.g. "pre-restore". */
+  label?: string;
   now?: Date;
 }
 
@@ -94,7 +103,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
     const keys = await prepareCreateKeys({
       home: opts.home,
       password,
-      wantsLibsql: defs.some((d) => d.name === 'libsql'),
+      wantsLibsql: !opts.rawCopy && defs.some((d) => d.name === 'libsql'),
       keyring: opts.keyring,
       env: opts.env,
       kdfIterations: opts.kdfIterations,
@@ -110,7 +119,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
       staging = path.join(opts.outputDir, `.aico-staging.${process.pid}${PARTIAL_SUFFIX}`);
       await fs.mkdir(staging, { mode: 0o700 });
       emit({ type: 'phase', phase: 'scan', message: `Taking consistent snapshots of the AICO data in ${opts.home}` });
-      const scan = await snapshotSources(defs, {
+      const scan = opts.rawCopy ? await scanSources(opts.home, defs) : await snapshotSources(defs, {
         home: opts.home,
         staging,
         allowLive: opts.allowLive ?? false,
@@ -132,7 +141,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
       for (const s of scan.sources) emit({ type: 'item', source: s.name, path: s.stats.archive_path, bytes: s.stats.size_bytes });
       const keyEntry = keys.keyEntry;
       const created = opts.now ?? new Date();
-      const archivePath = await freeArchivePath(opts.outputDir, created, codec.extension, opts.encrypt);
+      const archivePath = await freeArchivePath(opts.outputDir, created, codec.extension, opts.encrypt, opts.label);
       const iterations = opts.kdfIterations ?? MIN_PBKDF2_ITERATIONS;
       const databases = Object.fromEntries(scan.sources.map((s) => [s.name, s.stats]));
       const metadata: Metadata = {
@@ -151,7 +160,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         home: opts.home,
         master_key: masterKey,
       };
-      emit({ type: 'phase', phase: 'archive', message: `Writing ${archiveName(created, codec.extension, opts.encrypt)}` });
+      emit({ type: 'phase', phase: 'archive', message: `Writing ${path.basename(archivePath)}` });
       const progress = throttledProgress(emit, totalBytes);
       const written = await writeArchive({
         path: archivePath,

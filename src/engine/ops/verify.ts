@@ -8,9 +8,21 @@ import { parseTar } from '../archive/tar-in.js';
 import { AicoError } from '../errors.js';
 import { noopSink, throttledProgress, type OperationContext } from '../events.js';
 
+/** Receives a file's bytes as they are checked (restore writes them to staging). */
+export interface FileSink {
+  write(chunk: Buffer): Promise<void>;
+  end(): Promise<void>;
+}
+
 export interface VerifyOptions {
   path: string;
   password?: PasswordProvider;
+  /** Called for each manifest file whose entry matches its declared size; null skips it. */
+  onFile?: (file: ManifestFile) => Promise<FileSink | null>;
+  /** Called with encryption_key.enc when the archive holds one. */
+  onKeyEntry?: (sealed: Buffer) => void;
+  /** Called with metadata.json once read. */
+  onMetadata?: (metadata: Metadata) => void;
 }
 
 export interface VerifyProblem {
@@ -86,6 +98,7 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
         if (sha256(raw) !== manifest.metadata_sha256) problem('CHECKSUM_MISMATCH', `${METADATA_ENTRY} does not match its recorded hash.`, name);
         metadata = parseMetadata(raw);
         checkMetadata(metadata, reader, problem);
+        if (metadata) opts.onMetadata?.(metadata);
         return;
       }
       if (name === MANIFEST_ENTRY) {
@@ -97,21 +110,28 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
         await checkBlockRuns(entry.stream, manifest.files, runDigests, problem);
         return;
       }
-      if (name === KEY_ENTRY) return;
+      if (name === KEY_ENTRY) {
+        const sealed = await readEntryBuffer(entry, 64 << 10);
+        opts.onKeyEntry?.(sealed);
+        return;
+      }
       const file = byPath.get(name);
       if (!file) return void problem('UNEXPECTED_ENTRY', `Entry "${name}" is not in the manifest.`, name);
       if (seen.has(name)) return void problem('DUPLICATE_ENTRY', `Entry "${name}" appears twice.`, name);
       seen.add(name);
-      if ((entry.header.size ?? 0) !== file.size) {
-        problem('SIZE_MISMATCH', `${name}: ${entry.header.size} bytes in the archive, ${file.size} in the manifest.`, name);
-      }
+      const sizeOk = (entry.header.size ?? 0) === file.size;
+      if (!sizeOk) problem('SIZE_MISMATCH', `${name}: ${entry.header.size} bytes in the archive, ${file.size} in the manifest.`, name);
+      // Never hand on the bytes of an entry whose size disagrees with the manifest (a bomb or a forgery).
+      const sink = sizeOk && opts.onFile ? await opts.onFile(file) : null;
       const run = createHash('sha256');
       const hasher = new BlockHasher(file.block_size, (h) => void run.update(h));
       for await (const chunk of entry.stream) {
         await hasher.update(chunk);
+        if (sink) await sink.write(chunk);
         done += chunk.length;
         progress.update(done, file.source);
       }
+      await sink?.end();
       if ((await hasher.finish()) !== file.sha256) problem('CHECKSUM_MISMATCH', `${name} does not match its SHA-256 in the manifest.`, name);
       runDigests.set(name, run.digest('hex'));
     });

@@ -102,6 +102,9 @@ export const libsqlAdapter: DatabaseAdapter = {
 
   async validate(location, opts): Promise<ValidationResult> {
     let client: Client | null = null;
+    // Opening a WAL database leaves an empty -wal and a -shm behind; they must not travel with a restored copy.
+    const sidecars = [`${location}-wal`, `${location}-shm`];
+    const existed = await Promise.all(sidecars.map((f) => fs.stat(f).then(() => true, () => false)));
     try {
       client = await open(location, opts.libsqlKey);
       const integrity = await client.execute('PRAGMA integrity_check');
@@ -114,6 +117,11 @@ export const libsqlAdapter: DatabaseAdapter = {
       return { ok: false, counts: {}, problems: [`${path.basename(location)}: ${describe(error)}`] };
     } finally {
       client?.close();
+      for (const [i, f] of sidecars.entries()) {
+        if (existed[i]) continue;
+        const size = await fs.stat(f).then((s) => s.size, () => -1);
+        if (f.endsWith('-shm') || size === 0) await fs.rm(f, { force: true });
+      }
     }
   },
 };

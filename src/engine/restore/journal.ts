@@ -1,0 +1,150 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { syncDir } from '../fsutil/atomic-file.js';
+
+/**
+ * Swaps staged units into the target as one transaction. Before the first
+ * rename, a journal lists every path, whether it existed, and where the old
+ * one goes; each path then moves with rename(2), which is atomic. If the
+ * process dies half way, the next restore (or any run of recover()) reads the
+ * journal and puts every old path back, so each unit is wholly old or wholly
+ * restored, never mixed. Once all renames are done the journal is marked
+ * committed and only then are the old copies deleted.
+ */
+export const JOURNAL_NAME = '.aico-restore.journal';
+
+interface JournalEntry {
+  path: string;
+  existed: boolean;
+  staged: boolean;
+}
+
+interface Journal {
+  pid: number;
+  state: 'swapping' | 'committed';
+  /** Directories relative to the target. */
+  old: string;
+  staging: string;
+  entries: JournalEntry[];
+}
+
+const exists = (p: string) => fs.lstat(p).then(() => true, () => false);
+
+/** Test hook: SIGKILL this process at a named point, to prove crash safety (AICO_FAULT=swap:N). */
+function maybeCrash(point: string): void {
+  if (process.env.AICO_FAULT === point) process.kill(process.pid, 'SIGKILL');
+}
+
+/** Replaces the journal atomically (write, fsync, rename over), so a crash leaves the old state or the new one. */
+async function writeJournal(target: string, journal: Journal): Promise<void> {
+  const file = path.join(target, JOURNAL_NAME);
+  const tmp = `${file}.${process.pid}.tmp`;
+  const handle = await fs.open(tmp, 'w', 0o600);
+  try {
+    await handle.writeFile(JSON.stringify(journal));
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  await fs.rename(tmp, file);
+  await syncDir(target);
+}
+
+export interface SwapOptions {
+  target: string;
+  /** Staging directory (inside the target) laid out like the home. */
+  staging: string;
+  /** Home-relative paths to replace. */
+  paths: string[];
+}
+
+export interface SwapResult {
+  replaced: string[];
+  added: string[];
+  removed: string[];
+}
+
+export async function swapIn(opts: SwapOptions): Promise<SwapResult> {
+  const oldDir = `.aico-restore.${process.pid}.old`;
+  const entries: JournalEntry[] = [];
+  for (const p of opts.paths) {
+    const existed = await exists(path.join(opts.target, p));
+    const staged = await exists(path.join(opts.staging, p));
+    if (existed || staged) entries.push({ path: p, existed, staged });
+  }
+  const journal: Journal = { pid: process.pid, state: 'swapping', old: oldDir, staging: path.relative(opts.target, opts.staging), entries };
+  await fs.mkdir(path.join(opts.target, oldDir), { mode: 0o700 });
+  await writeJournal(opts.target, journal);
+  maybeCrash('swap:0');
+  try {
+    let step = 0;
+    for (const e of entries) {
+      const live = path.join(opts.target, e.path);
+      if (e.existed) {
+        const aside = path.join(opts.target, oldDir, e.path);
+        await fs.mkdir(path.dirname(aside), { recursive: true, mode: 0o700 });
+        await fs.rename(live, aside);
+      }
+      maybeCrash(`swap:${++step}`);
+      if (e.staged) {
+        await fs.mkdir(path.dirname(live), { recursive: true, mode: 0o700 });
+        await fs.rename(path.join(opts.staging, e.path), live);
+      }
+      maybeCrash(`swap:${++step}`);
+    }
+    for (const dir of new Set(entries.map((e) => path.dirname(path.join(opts.target, e.path))))) await syncDir(dir).catch(() => {});
+  } catch (error) {
+    await rollBack(opts.target, journal);
+    throw error;
+  }
+  journal.state = 'committed';
+  await writeJournal(opts.target, journal);
+  maybeCrash('commit');
+  await finish(opts.target, journal);
+  return {
+    replaced: entries.filter((e) => e.existed && e.staged).map((e) => e.path),
+    added: entries.filter((e) => !e.existed && e.staged).map((e) => e.path),
+    removed: entries.filter((e) => e.existed && !e.staged).map((e) => e.path),
+  };
+}
+
+async function rollBack(target: string, journal: Journal): Promise<void> {
+  for (const e of [...journal.entries].reverse()) {
+    const live = path.join(target, e.path);
+    const aside = path.join(target, journal.old, e.path);
+    if (await exists(aside)) {
+      await fs.rm(live, { recursive: true, force: true });
+      await fs.rename(aside, live);
+    } else if (!e.existed) {
+      await fs.rm(live, { recursive: true, force: true });
+    }
+  }
+  await finish(target, journal);
+}
+
+async function finish(target: string, journal: Journal): Promise<void> {
+  await fs.rm(path.join(target, journal.old), { recursive: true, force: true });
+  await fs.rm(path.join(target, journal.staging), { recursive: true, force: true });
+  await fs.rm(path.join(target, JOURNAL_NAME), { force: true });
+  await syncDir(target).catch(() => {});
+}
+
+/**
+ * Finishes what an interrupted restore left: a committed swap keeps the
+ * restored data, anything earlier is rolled back. Returns what was done, or
+ * null when there was nothing to recover.
+ */
+export async function recoverInterrupted(target: string): Promise<'rolled-back' | 'completed' | null> {
+  let journal: Journal;
+  try {
+    journal = JSON.parse(await fs.readFile(path.join(target, JOURNAL_NAME), 'utf8')) as Journal;
+  } catch {
+    return null;
+  }
+  if (journal.state === 'committed') {
+    await finish(target, journal);
+    return 'completed';
+  }
+  await rollBack(target, journal);
+  return 'rolled-back';
+}

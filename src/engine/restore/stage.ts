@@ -1,0 +1,114 @@
+import { constants, promises as fs } from 'node:fs';
+import path from 'node:path';
+import type { Manifest, ManifestFile, Metadata } from '../archive/metadata.js';
+import type { PasswordProvider } from '../archive/reader.js';
+import { AicoError, fromFsError } from '../errors.js';
+import type { OperationContext } from '../events.js';
+import { verify, type FileSink } from '../ops/verify.js';
+import { homePathFor } from './layout.js';
+
+export interface StageResult {
+  metadata: Metadata;
+  /** encryption_key.enc, if the archive has one. */
+  sealedKey: Buffer | null;
+  /** Bytes and files staged per unit. */
+  units: Record<string, { files: number; bytes: number }>;
+}
+
+/** Every manifest path must map into the documented layout before a single byte is written. */
+export function planPaths(manifest: Manifest): Map<string, { unit: string; homePath: string }> {
+  const plan = new Map<string, { unit: string; homePath: string }>();
+  const homePaths = new Set<string>();
+  for (const f of manifest.files) {
+    if (plan.has(f.path)) throw new AicoError('CORRUPT_ARCHIVE', `The manifest lists "${f.path}" twice; refusing the archive.`);
+    const target = homePathFor(f.path);
+    // Two names landing on one file (or a file inside another) would let one entry overwrite another.
+    if (homePaths.has(target.homePath)) throw new AicoError('CORRUPT_ARCHIVE', `Two archive entries would both restore to ${target.homePath}; refusing.`);
+    homePaths.add(target.homePath);
+    plan.set(f.path, target);
+  }
+  for (const p of homePaths) {
+    for (let dir = path.posix.dirname(p); dir !== '.'; dir = path.posix.dirname(dir)) {
+      if (homePaths.has(dir)) throw new AicoError('CORRUPT_ARCHIVE', `Archive entry ${dir} is both a file and a directory; refusing.`);
+    }
+  }
+  return plan;
+}
+
+class StagedFile implements FileSink {
+  private constructor(
+    private readonly handle: fs.FileHandle,
+    private readonly file: string,
+    private readonly declared: number,
+  ) {}
+  private written = 0;
+
+  static async open(file: string, declared: number, mode: number): Promise<StagedFile> {
+    await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+    try {
+      // O_EXCL|O_NOFOLLOW: never through a link, never over something already staged.
+      const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o700 || 0o600);
+      return new StagedFile(handle, file, declared);
+    } catch (error) {
+      throw fromFsError(error, file);
+    }
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    this.written += chunk.length;
+    if (this.written > this.declared) throw new AicoError('CORRUPT_ARCHIVE', `${this.file}: more data than the manifest declares; refusing.`);
+    try {
+      await this.handle.write(chunk);
+    } catch (error) {
+      throw fromFsError(error, this.file);
+    }
+  }
+
+  async end(): Promise<void> {
+    try {
+      await this.handle.sync();
+    } finally {
+      await this.handle.close();
+    }
+  }
+}
+
+/**
+ * One pass over the archive: authenticates and checks everything (verify),
+ * and writes the files of the chosen units into `staging`, laid out like the
+ * home. Nothing is written outside staging; the caller removes staging if
+ * anything fails.
+ */
+export async function stageArchive(
+  opts: { path: string; password: PasswordProvider | null; staging: string; units: Set<string>; plan: Map<string, { unit: string; homePath: string }> },
+  ctx: OperationContext,
+): Promise<StageResult> {
+  let metadata: Metadata | null = null;
+  let sealedKey: Buffer | null = null;
+  const units: StageResult['units'] = {};
+  const result = await verify(
+    {
+      path: opts.path,
+      password: opts.password ?? undefined,
+      onMetadata: (m) => (metadata = m),
+      onKeyEntry: (k) => (sealedKey = k),
+      onFile: async (file: ManifestFile) => {
+        const target = opts.plan.get(file.path);
+        if (!target || !opts.units.has(target.unit)) return null;
+        const u = (units[target.unit] ??= { files: 0, bytes: 0 });
+        u.files++;
+        u.bytes += file.size;
+        return StagedFile.open(path.join(opts.staging, ...target.homePath.split('/')), file.size, file.mode);
+      },
+    },
+    ctx,
+  );
+  if (!result.ok) {
+    throw new AicoError('CHECKSUM_MISMATCH', `The archive failed verification: ${result.problems.length} problem(s); nothing was restored.`, {
+      hint: `${result.problems.slice(0, 5).map((p) => p.message).join('\n  ')}\n  Use another copy of this backup.`,
+      details: { problems: result.problems },
+    });
+  }
+  if (!metadata) throw new AicoError('CORRUPT_ARCHIVE', 'The archive has no metadata; nothing was restored.');
+  return { metadata, sealedKey, units };
+}
