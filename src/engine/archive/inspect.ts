@@ -68,6 +68,28 @@ export async function readManifest(reader: ArchiveReader): Promise<{ manifest: M
   });
   if (!raw) throw new AicoError('CORRUPT_ARCHIVE', `The archive has no ${MANIFEST_ENTRY}.`);
   const manifest = parseJson<Manifest>(raw, MANIFEST_ENTRY);
-  if (!Array.isArray(manifest.files)) throw new AicoError('CORRUPT_ARCHIVE', `${MANIFEST_ENTRY} has no file list.`);
+  checkManifestShape(manifest);
   return { manifest, raw };
+}
+
+const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+
+/**
+ * The manifest drives restore (what to write, how much space it needs), so a
+ * forged one must not be able to crash a reader or dodge the space check with
+ * negative or non-numeric sizes: every field a reader relies on is checked.
+ */
+function checkManifestShape(manifest: Manifest): void {
+  const bad = (why: string) => new AicoError('CORRUPT_ARCHIVE', `${MANIFEST_ENTRY} is malformed: ${why}.`, { hint: 'Use another copy of this backup.' });
+  if (!manifest || typeof manifest !== 'object' || Array.isArray(manifest)) throw bad('not a JSON object');
+  if (!Array.isArray(manifest.files)) throw bad('no file list');
+  for (const [i, f] of manifest.files.entries()) {
+    if (!f || typeof f !== 'object') throw bad(`file ${i} is not an object`);
+    if (typeof f.path !== 'string' || f.path.length === 0) throw bad(`file ${i} has no path`);
+    for (const key of ['size', 'blocks_offset', 'blocks_count', 'block_size', 'mode'] as const) {
+      if (!isCount(f[key])) throw bad(`${f.path}: "${key}" is not a non-negative integer`);
+    }
+    if (f.block_size === 0 || f.blocks_count !== Math.ceil(f.size / f.block_size)) throw bad(`${f.path}: block count does not fit its size`);
+    if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) throw bad(`${f.path}: "sha256" is not a SHA-256`);
+  }
 }

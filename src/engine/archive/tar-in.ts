@@ -1,5 +1,6 @@
 import tar from 'tar-stream';
 import type { Readable } from 'node:stream';
+import { AicoError } from '../errors.js';
 
 export interface TarEntry {
   header: tar.Header;
@@ -59,7 +60,7 @@ export async function parseTar(
     stopped = true;
     extract.destroy();
     await feed;
-    throw feedError ?? error;
+    throw coded(feedError ?? error);
   }
   if (stopped) {
     extract.destroy();
@@ -67,5 +68,19 @@ export async function parseTar(
     return;
   }
   await feed;
-  if (feedError) throw feedError;
+  if (feedError) throw coded(feedError);
+}
+
+/**
+ * tar-stream reports a damaged tar ("Unexpected end of data", "Invalid tar
+ * header") with plain Errors; in an archive that passed authentication (or a
+ * plain one) that is a damaged archive, not an internal error. Our own coded
+ * errors and programming errors (TypeError, ...) pass through unchanged.
+ */
+function coded(error: unknown): unknown {
+  if (error instanceof AicoError || !(error instanceof Error) || error.constructor !== Error || error.name === 'AbortError') return error;
+  return new AicoError('CORRUPT_ARCHIVE', `The tar stream in the archive is damaged: ${error.message}.`, {
+    hint: 'Use another copy of this backup.',
+    cause: error,
+  });
 }
