@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { AicoError, sampleMasterKey, seedFiles, seedSample } from '../../engine/index.js';
+import { AicoError, sampleMasterKey, sampleSeedOf, seedFiles, seedSample } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { formatBytes } from '../format.js';
 
@@ -13,11 +13,12 @@ export interface SeedFlags {
 
 export async function runSeed(ctx: RunContext, flags: SeedFlags): Promise<void> {
   const seed = Number(flags.seed ?? 42);
-  // A sample key, derived from the seed: printed so the sample can be backed up and restored.
-  const masterKey = flags.files ? null : sampleMasterKey(seed);
   const existing = await fs.readdir(ctx.home).catch(() => [] as string[]);
   if (existing.length > 0) {
     if (flags.ifMissing) {
+      // Only a home this command built gets its (sample) key printed; a real home's key is never derived or shown.
+      const sampleSeed = await sampleSeedOf(ctx.home);
+      const masterKey = sampleSeed === null ? null : sampleMasterKey(sampleSeed);
       ctx.out.result({ home: ctx.home, seeded: false, master_key: masterKey }, () => `${ctx.home} already holds data; left as it is.`);
       return;
     }

@@ -82,6 +82,8 @@ function parse(data: Buffer, what: string): KeyFileJson {
   if (doc.cipher !== 'aes-256-gcm') throw bad('unsupported cipher');
   for (const k of ['nonce', 'ciphertext', 'tag', 'service', 'account'] as const) if (typeof doc[k] !== 'string') throw bad(`missing "${k}"`);
   if (typeof doc.kdf.salt !== 'string') throw bad('missing salt');
+  // A truncated tag would weaken authentication: accept only the full 16 bytes (and a 12-byte nonce).
+  if (Buffer.from(doc.tag, 'base64').length !== 16 || Buffer.from(doc.nonce, 'base64').length !== 12) throw bad('nonce or tag has the wrong length');
   return doc;
 }
 

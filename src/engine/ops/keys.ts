@@ -32,6 +32,10 @@ export async function exportMasterKey(file: string, password: () => Promise<Buff
     });
   }
   const pw = await password();
+  if (pw.length === 0) {
+    resolved.key.fill(0);
+    throw new AicoError('PASSWORD_REQUIRED', 'The password is empty; a key file must be sealed with a real password. Nothing was written.');
+  }
   try {
     const sealed = await sealKeyFile(resolved.key, pw, { service: KEYRING_SERVICE, account: MASTER_KEY_ACCOUNT, iterations: opts.kdfIterations });
     const out = await AtomicFile.create(file);

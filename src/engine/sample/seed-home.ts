@@ -36,6 +36,15 @@ export function sentence(rng: Prng, min = 6, spread = 14): string {
   return `${words.join(' ')}.`;
 }
 
+export const SAMPLE_MARKER = '.aico-sample';
+
+/** The seed of a home built by seedSample, or null for any other home (a real one). */
+export async function sampleSeedOf(home: string): Promise<number | null> {
+  const text = await fs.readFile(path.join(home, 'data', SAMPLE_MARKER), 'utf8').catch(() => null);
+  const seed = text === null ? NaN : Number(text.trim());
+  return Number.isSafeInteger(seed) ? seed : null;
+}
+
 /** The sample's master key: derived from the seed, so the same seed gives the same home. */
 export function sampleMasterKey(seed: number): string {
   return createHash('sha256').update(`aico-sample-master-key:${seed}`).digest('hex');
@@ -115,6 +124,8 @@ export async function seedSample(opts: SampleOptions): Promise<SampleResult> {
   await fs.mkdir(at('data', 'memory'), { recursive: true, mode: 0o700 });
   await fs.mkdir(at('config'), { recursive: true, mode: 0o700 });
   const masterKey = sampleMasterKey(seed);
+  // Marks the home as a sample (outside every backed-up source), so its key may be printed again later.
+  await fs.writeFile(at('data', SAMPLE_MARKER), `${seed}\n`, { mode: 0o600 });
   const salt = Buffer.from(Array.from({ length: 16 }, () => rng.int(256)));
   await fs.writeFile(at('data', 'aico.db.salt'), salt, { mode: 0o600 });
   const databases: SampleResult['databases'] = {};

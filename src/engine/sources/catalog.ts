@@ -16,7 +16,7 @@ export interface SourceDef {
 }
 
 export const SOURCES: readonly SourceDef[] = [
-  { name: 'libsql', kind: 'database', homePaths: ['data/aico.db', 'data/aico.db.salt'], archivePaths: ['databases/aico.db', 'databases/aico.db.salt'], encrypted: true, database: { location: 'data/aico.db', archiveDir: 'databases' } },
+  { name: 'libsql', kind: 'database', homePaths: ['data/aico.db', 'data/aico.db.salt', 'data/aico.db-wal'], archivePaths: ['databases/aico.db', 'databases/aico.db.salt', 'databases/aico.db-wal'], encrypted: true, database: { location: 'data/aico.db', archiveDir: 'databases' } },
   { name: 'chromadb', kind: 'database', homePaths: ['data/memory/semantic'], archivePaths: ['databases/semantic'], encrypted: false, database: { location: 'data/memory/semantic', archiveDir: 'databases/semantic' } },
   { name: 'working', kind: 'database', homePaths: ['data/memory/working'], archivePaths: ['databases/working'], encrypted: false, database: { location: 'data/memory/working', archiveDir: 'databases/working' } },
   { name: 'config', kind: 'config', homePaths: ['config'], archivePaths: ['config'], encrypted: false },

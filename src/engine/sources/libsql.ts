@@ -30,6 +30,22 @@ function describe(error: unknown): string {
   return (error as Error)?.message ?? String(error);
 }
 
+function snapshotError(ctx: SnapshotContext, error: unknown): AicoError {
+  const code = (error as { code?: string })?.code ?? '';
+  if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
+    return new AicoError('DATABASE_IN_USE', `Cannot snapshot ${ctx.location}: another connection held its write lock for 30 s.`, {
+      cause: error,
+      hint: 'Something keeps a long write transaction open; try again, or stop AICO for the backup.',
+    });
+  }
+  return new AicoError('DATABASE_INVALID', `Cannot snapshot ${ctx.location}: ${describe(error)}.`, {
+    cause: error,
+    hint: ctx.libsqlKey
+      ? 'Check that this is the AICO master key the database was created with.'
+      : 'The database key is derived from the AICO master key: make it available in the keyring or as AICO_MASTER_KEY, or leave libsql out with --exclude libsql.',
+  });
+}
+
 /**
  * AICO's libSQL database (data/aico.db, encrypted, plus data/aico.db.salt).
  * The hot snapshot keeps the page layout byte for byte, which page-level
@@ -58,14 +74,11 @@ export const libsqlAdapter: DatabaseAdapter = {
       await client.execute('PRAGMA busy_timeout = 30000').catch(() => {});
       // Outside the transaction: a checkpoint inside BEGIN IMMEDIATE fails with SQLITE_LOCKED (FINDINGS).
       await client.execute('PRAGMA wal_checkpoint(TRUNCATE)').catch((error) => {
-        throw new AicoError('DATABASE_INVALID', `Cannot snapshot ${ctx.location}: ${describe(error)}.`, {
-          cause: error,
-          hint: ctx.libsqlKey
-            ? 'Check that this is the AICO master key the database was created with.'
-            : 'The database key is derived from the AICO master key: make it available in the keyring or as AICO_MASTER_KEY, or leave libsql out with --exclude libsql.',
-        });
+        throw snapshotError(ctx, error);
       });
-      const tx = await client.transaction('write');
+      const tx = await client.transaction('write').catch((error) => {
+        throw snapshotError(ctx, error);
+      });
       const lockedAt = Date.now();
       try {
         files.push(await stageFile(ctx.location, ctx.staging, base));
