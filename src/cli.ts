@@ -1,5 +1,6 @@
 import { CommanderError } from 'commander';
-import { AicoError } from './engine/index.js';
+import path from 'node:path';
+import { AicoError, expandTilde, type CodecName } from './engine/index.js';
 import { installSignalHandlers, makeContext, type GlobalFlags, type RunContext } from './cli/context.js';
 import { jsonOutput, textOutput, toAicoError } from './cli/output.js';
 import { buildProgram } from './cli/program.js';
@@ -19,6 +20,24 @@ export async function main(argv: string[]): Promise<void> {
       process.exitCode = err.code === 'CANCELLED' && process.exitCode === 143 ? 143 : err.exitCode;
     }
   };
+  const tui = tuiRequest(argv.slice(2));
+  if (tui && !wantsJson && process.stdin.isTTY && process.stdout.isTTY) {
+    const ctx = makeContext({ home: tui.home }, signal);
+    try {
+      const { backup: cfg } = await ctx.config();
+      const { runTui } = await import('./tui.js');
+      await runTui({
+        home: ctx.home,
+        outputDir: path.resolve(tui.output ?? expandTilde(cfg.output_dir)),
+        defaults: { encrypt: cfg.encrypt, compression: cfg.compression as CodecName, compressionLevel: cfg.compression_level },
+      });
+    } catch (error) {
+      const err = toAicoError(error);
+      ctx.out.error(err);
+      process.exitCode = err.exitCode;
+    }
+    return;
+  }
   const program = buildProgram(run, wantsJson);
   try {
     if (argv.length <= 2) {
@@ -41,4 +60,25 @@ export async function main(argv: string[]): Promise<void> {
     (wantsJson ? jsonOutput() : textOutput()).error(err);
     process.exitCode = err.exitCode;
   }
+}
+
+/**
+ * `aico` or `aico backup` with at most the global --home and --output opens
+ * the TUI (on a terminal); anything else is a headless command.
+ */
+function tuiRequest(args: string[]): { home?: string; output?: string } | null {
+  const out: { home?: string; output?: string } = {};
+  let sawBackup = false;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
+    if (flag === '--home' || flag === '--output' || flag === '-o') {
+      const value = inline ?? args[++i];
+      if (value === undefined) return null;
+      if (flag === '--home') out.home = value;
+      else out.output = value;
+    } else if (a === 'backup' && !sawBackup) sawBackup = true;
+    else return null;
+  }
+  return out;
 }

@@ -20,6 +20,8 @@ Exit codes:
   8    archive format newer than this aico-backup
   9    the system keyring is not available (see AICO_MASTER_KEY)
   10   the keyring already holds a different master key (key import --force)
+  11   a database is in use (AICO running): stop it, or see --allow-live / --force
+  12   a database does not open or validate with its engine (often: its master key is missing)
   130  cancelled (Ctrl-C); 143 on SIGTERM`;
 
 const passwordOptions = (cmd: Command) =>
@@ -38,7 +40,9 @@ export function buildProgram(
     .option('--home <dir>', 'AICO home (default: $AICO_HOME or ${XDG_DATA_HOME:-~/.local/share}/aico)')
     .option('--json', 'print one JSON document on stdout (progress as JSON lines on stderr)')
     .showHelpAfterError(false)
-    .addHelpText('after', EXIT_CODES_HELP)
+    .addHelpText('after', `
+Terminal UI: run "aico" (or "aico backup") on a terminal with no command; it takes
+--home DIR and --output DIR (the backup directory).${EXIT_CODES_HELP}`)
     // Set before subcommands are added: they inherit these. Usage errors then exit 2 (and print JSON under --json).
     .exitOverride()
     .configureOutput({ writeErr: (s) => void (json ? undefined : process.stderr.write(s)) });
@@ -86,6 +90,18 @@ export function buildProgram(
       .option('--no-safety-backup', 'do not save what is replaced as a pre-restore backup first')
       .option('-o, --output <dir>', 'where the pre-restore safety backup goes (default: backup.output_dir)'),
   ).action(async (file: string, flags, cmd: Command) => run((ctx) => runRestore(ctx, file, flags), globals(cmd)));
+
+  backup
+    .command('delete')
+    .description('delete one backup archive (only files named like backups)')
+    .argument('<file>')
+    .action(async (file: string, _flags, cmd: Command) =>
+      run(async (ctx) => {
+        const { deleteBackup } = await import('../engine/index.js');
+        const r = await deleteBackup({ path: file });
+        ctx.out.result({ deleted: true, path: r.path, bytes: r.bytes }, () => `Deleted ${r.path}.`);
+      }, globals(cmd)),
+    );
 
   backup
     .command('list')

@@ -1,3 +1,4 @@
+/** Human-readable sizes and durations, shared by the CLI and the TUI so both say the same thing. */
 export function formatBytes(n: number): string {
   if (n < 1024) return `${n} B`;
   const units = ['KiB', 'MiB', 'GiB', 'TiB'];

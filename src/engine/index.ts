@@ -6,6 +6,8 @@ export { create, type CreateOptions, type CreateResult } from './ops/create.js';
 export { verify, type VerifyOptions, type VerifyResult, type VerifyProblem } from './ops/verify.js';
 export { info, type InfoOptions, type InfoResult } from './ops/info.js';
 export { restore, type RestoreOptions, type RestoreResult, type UnitAction } from './ops/restore.js';
+export { deleteBackup } from './ops/delete.js';
+export { describeHome, type HomeSource } from './ops/describe-home.js';
 export { list, type BackupEntry, type ListResult } from './ops/list.js';
 export type { EngineEvent, EventSink, OperationContext, OperationName, PhaseName } from './events.js';
 export { AicoError, ERROR_CODES, isAicoError, type ErrorCode } from './errors.js';
@@ -17,7 +19,7 @@ export type { Metadata, Manifest, ManifestFile } from './archive/metadata.js';
 export type { PasswordProvider } from './archive/reader.js';
 export { TOOL_VERSION } from './version.js';
 export { seedFiles, type SeedOptions } from './sample/seed.js';
-export { seedSample, sampleMasterKey, type SampleOptions } from './sample/seed-home.js';
+export { seedSample, sampleMasterKey, sampleSeedOf, type SampleOptions } from './sample/seed-home.js';
 export {
   exportMasterKey,
   importMasterKey,
@@ -29,3 +31,4 @@ export {
 } from './ops/keys.js';
 export { Keyring, KEYRING_SERVICE, MASTER_KEY_ACCOUNT, BACKUP_PASSWORD_ACCOUNT } from './keys/keyring.js';
 export { resolveMasterKey, deriveLibsqlKey, type MasterKeySource } from './keys/master-key.js';
+export { formatBytes, formatDuration, formatRate } from './format.js';

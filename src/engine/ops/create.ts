@@ -103,7 +103,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
     const keys = await prepareCreateKeys({
       home: opts.home,
       password,
-      wantsLibsql: !opts.rawCopy && defs.some((d) => d.name === 'libsql'),
+      wantsLibsql: !opts.rawCopy && defs.some((d) => d.name === 'libsql') && (await fs.stat(path.join(opts.home, 'data', 'aico.db')).then(() => true, () => false)),
       keyring: opts.keyring,
       env: opts.env,
       kdfIterations: opts.kdfIterations,

@@ -1,0 +1,1 @@
+export { formatBytes, formatDuration, formatRate } from '../engine/index.js';

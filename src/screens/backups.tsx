@@ -1,0 +1,113 @@
+import { Box, Text, useInput, useStdout } from 'ink';
+import Spinner from 'ink-spinner';
+import React, { useCallback, useEffect, useRef, useState } from 'react';
+import type { BackupEntry } from '../engine/index.js';
+import { ErrorBox } from '../ui/components/error-box.js';
+import { Footer } from '../ui/components/footer.js';
+import { useApp } from '../ui/context.js';
+import { formatBytes } from '../ui/format.js';
+
+const when = (b: BackupEntry) => (b.created ? b.created.replace('T', ' ').slice(0, 19) : b.name.slice(12, 27));
+
+/** The home screen: backups in the backup directory, newest first, read from headers only. */
+export function BackupsScreen() {
+  const { engine, settings, nav, theme, verified } = useApp();
+  const { stdout } = useStdout();
+  const [backups, setBackups] = useState<BackupEntry[] | null>(null);
+  const [error, setError] = useState<{ code: string; message: string; hint?: string } | null>(null);
+  const [cursor, setCursorState] = useState(0);
+  // Keys can arrive several per chunk (a fast typist, tmux, a paste): read the cursor from a ref, not the last render.
+  const cursorRef = useRef(0);
+  const setCursor = (f: (c: number) => number) => setCursorState((c) => (cursorRef.current = f(c)));
+  const backupsRef = useRef<BackupEntry[] | null>(null);
+  backupsRef.current = backups;
+  const [confirmDelete, setConfirmDelete] = useState<BackupEntry | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+
+  const load = useCallback(async () => {
+    try {
+      const r = await engine.list({ dir: settings.outputDir });
+      backupsRef.current = r.backups;
+      setBackups(r.backups);
+      setCursor((c) => Math.min(c, Math.max(0, r.backups.length - 1)));
+    } catch (e) {
+      setError(e as { code: string; message: string });
+    }
+  }, [engine, settings.outputDir]);
+  useEffect(() => void load(), [load]);
+
+  const rows = Math.max(3, (stdout?.rows ?? 24) - 9);
+  useInput((input, key) => {
+    const selected = backupsRef.current?.[cursorRef.current];
+    if (confirmDelete) {
+      if (input === 'y') {
+        const target = confirmDelete;
+        setConfirmDelete(null);
+        engine
+          .deleteBackup({ path: target.path })
+          .then(() => setNotice(`Deleted ${target.name}.`))
+          .catch((e) => setError(e))
+          .finally(() => void load());
+      } else setConfirmDelete(null);
+      return;
+    }
+    if (key.ctrl && input === 'c') return nav.quit();
+    const n = backupsRef.current?.length ?? 0;
+    if (key.upArrow || input === 'k') setCursor((c) => Math.max(0, c - 1));
+    else if (key.downArrow || input === 'j') setCursor((c) => Math.min(Math.max(0, n - 1), c + 1));
+    else if (key.pageUp) setCursor((c) => Math.max(0, c - rows));
+    else if (key.pageDown) setCursor((c) => Math.min(Math.max(0, n - 1), c + rows));
+    else if (input === 'c') nav.push({ name: 'create' });
+    else if (input === 'g') void load();
+    else if (input === '?') nav.push({ name: 'help', about: 'backups' });
+    else if (input === 'q' || key.escape) nav.pop();
+    else if (selected && (key.return || input === 'i')) nav.push({ name: 'info', path: selected.path });
+    else if (selected && input === 'v') nav.push({ name: 'verify', path: selected.path });
+    else if (selected && input === 'r') nav.push({ name: 'restore', path: selected.path });
+    else if (selected && input === 'd') setConfirmDelete(selected);
+  });
+
+  const start = Math.max(0, Math.min(cursor - Math.floor(rows / 2), (backups?.length ?? 0) - rows));
+  const visible = backups?.slice(start, start + rows) ?? [];
+  return (
+    <Box flexDirection="column">
+      <Text bold>
+        Backups in {settings.outputDir}
+        {backups ? ` (${backups.length})` : ''}
+      </Text>
+      {error ? <ErrorBox error={error} /> : null}
+      {!backups && !error ? (
+        <Text>
+          <Spinner type="line" /> Reading backup headers
+        </Text>
+      ) : null}
+      {backups && backups.length === 0 ? <Text>No backups yet. Press c to create the first one.</Text> : null}
+      {backups && backups.length > 0 ? (
+        <Box flexDirection="column">
+          <Text bold>{'  Created              Type  Size        Enc  Databases                  Verified'}</Text>
+          {visible.map((b, i) => {
+            const idx = start + i;
+            const isSel = idx === cursor;
+            const v = verified.get(b.path);
+            const dbs = b.sources ? b.sources.join(',') : b.encrypted ? '(encrypted)' : '-';
+            return (
+              <Text key={b.path} color={isSel ? theme.accent : undefined} wrap="truncate-end">
+                {isSel ? '>' : ' '} {when(b).padEnd(19)}  {(b.type ?? '?').padEnd(4).slice(0, 4)}  {formatBytes(b.bytes).padEnd(10)}  {b.encrypted ? 'yes' : 'no '}  {dbs.padEnd(25).slice(0, 25)}  {v === 'ok' ? 'ok' : v === 'failed' ? 'FAILED' : '-'}
+                {b.problem ? `  ! ${b.problem.code}` : ''}
+              </Text>
+            );
+          })}
+        </Box>
+      ) : null}
+      {confirmDelete ? (
+        <Box borderStyle="round" paddingX={1}>
+          <Text>
+            Delete {confirmDelete.name} ({formatBytes(confirmDelete.bytes)})? This cannot be undone. y = delete, any other key = keep
+          </Text>
+        </Box>
+      ) : null}
+      {notice ? <Text color={theme.ok}>{notice}</Text> : null}
+      <Footer hints={[['↑↓', 'select'], ['enter', 'info'], ['v', 'verify'], ['r', 'restore'], ['d', 'delete'], ['c', 'create'], ['g', 'reload'], ['?', 'help'], ['q', 'quit']]} />
+    </Box>
+  );
+}

@@ -1,0 +1,184 @@
+import { Box, Text, useInput } from 'ink';
+import Spinner from 'ink-spinner';
+import React, { useEffect, useState } from 'react';
+import type { CodecName, CreateResult, HomeSource } from '../engine/index.js';
+import { ErrorBox } from '../ui/components/error-box.js';
+import { Footer } from '../ui/components/footer.js';
+import { ProgressBar } from '../ui/components/progress-bar.js';
+import { TextInput } from '../ui/components/text-input.js';
+import { useApp } from '../ui/context.js';
+import { formatBytes } from '../ui/format.js';
+import { useBackKeys } from '../ui/use-back.js';
+import { useOperation } from '../ui/use-operation.js';
+
+const CODECS: CodecName[] = ['zstd', 'gzip', 'lz4', 'none'];
+type Step = 'form' | 'output' | 'password' | 'repeat' | 'run';
+
+/** Form -> password (twice) -> progress -> result. */
+export function CreateScreen() {
+  const { engine, settings, theme, nav } = useApp();
+  const [sources, setSources] = useState<HomeSource[] | null>(null);
+  const [chosen, setChosen] = useState<Set<string>>(new Set());
+  const [compression, setCompression] = useState<CodecName>(settings.defaults.compression);
+  const [level, setLevel] = useState(settings.defaults.compressionLevel);
+  const [encrypt, setEncrypt] = useState(settings.defaults.encrypt);
+  const [outputDir, setOutputDir] = useState(settings.outputDir);
+  const [field, setField] = useState(0);
+  const [step, setStep] = useState<Step>('form');
+  const [first, setFirst] = useState<string | null>(null);
+  const [mismatch, setMismatch] = useState(false);
+  const op = useOperation<CreateResult>();
+
+  useEffect(() => {
+    void engine.describeHome({ home: settings.home }).then((s) => {
+      setSources(s);
+      setChosen(new Set(s.filter((x) => x.present && x.defaultIncluded).map((x) => x.name)));
+    });
+  }, [engine, settings.home]);
+
+  const fields = ['compression', 'level', 'encrypt', 'output', ...(sources ?? []).map((s) => `source:${s.name}`)];
+  const start = (password: Buffer | null) => {
+    setStep('run');
+    void op.run((ctx) =>
+      engine.create(
+        {
+          home: settings.home,
+          outputDir,
+          encrypt,
+          password: password ? async () => password : undefined,
+          compression,
+          compressionLevel: level,
+          include: [...chosen],
+          exclude: [],
+        },
+        ctx,
+      ),
+    );
+  };
+
+  const running = op.state.status === 'running';
+  useInput(
+    (input, key) => {
+      const f = fields[field];
+      if (key.upArrow) setField((i) => (i + fields.length - 1) % fields.length);
+      else if (key.downArrow || key.tab) setField((i) => (i + 1) % fields.length);
+      else if (f === 'compression' && (key.leftArrow || key.rightArrow)) {
+        const i = CODECS.indexOf(compression);
+        setCompression(CODECS[(i + (key.rightArrow ? 1 : CODECS.length - 1)) % CODECS.length]!);
+      } else if (f === 'level' && (key.leftArrow || key.rightArrow)) setLevel((l) => Math.min(9, Math.max(1, l + (key.rightArrow ? 1 : -1))));
+      else if (f === 'encrypt' && (input === ' ' || key.leftArrow || key.rightArrow)) setEncrypt((e) => !e);
+      else if (f === 'output' && (input === ' ' || input === 'e')) setStep('output');
+      else if (f?.startsWith('source:') && input === ' ') {
+        const name = f.slice(7);
+        setChosen((c) => {
+          const next = new Set(c);
+          if (next.has(name)) next.delete(name);
+          else next.add(name);
+          return next;
+        });
+      } else if (key.return && chosen.size > 0) setStep(encrypt ? 'password' : 'run');
+    },
+    { isActive: step === 'form' },
+  );
+  useEffect(() => {
+    if (step === 'run' && op.state.status === 'idle' && !encrypt) start(null);
+  }, [step]);
+  useInput(
+    (input, key) => {
+      if (key.escape || (key.ctrl && input === 'c')) op.cancel();
+    },
+    { isActive: running },
+  );
+  useInput(
+    (input, key) => {
+      if (key.return || input === 'q' || key.escape) nav.pop();
+    },
+    { isActive: step === 'run' && !running && op.state.status !== 'idle' },
+  );
+  useBackKeys(step === 'form', 'create');
+
+  if (step === 'output') {
+    return <TextInput label="Backup directory: " initial={outputDir} onSubmit={(v) => (setOutputDir(v || outputDir), setStep('form'))} onCancel={() => setStep('form')} />;
+  }
+  if (step === 'password' || step === 'repeat') {
+    return (
+      <Box flexDirection="column">
+        <Text bold>Password for the encrypted backup</Text>
+        {mismatch ? <Text color={theme.error}>The two passwords differ; type it again.</Text> : null}
+        {step === 'password' ? (
+          <TextInput key="pw1" label="Password: " mask onSubmit={(v) => (v ? (setFirst(v), setStep('repeat')) : undefined)} onCancel={() => setStep('form')} />
+        ) : (
+          <TextInput
+            key="pw2"
+            label="Repeat:   "
+            mask
+            onSubmit={(v) => {
+              if (v !== first) {
+                setMismatch(true);
+                setFirst(null);
+                setStep('password');
+                return;
+              }
+              setMismatch(false);
+              start(Buffer.from(v));
+            }}
+            onCancel={() => setStep('form')}
+          />
+        )}
+        <Footer hints={[['enter', 'next'], ['esc', 'back to the form']]} />
+      </Box>
+    );
+  }
+  if (step === 'run') {
+    const r = op.state.result;
+    return (
+      <Box flexDirection="column">
+        <Text bold>Creating a backup of {settings.home}</Text>
+        {op.state.phase ? <Text>{op.state.phase}</Text> : null}
+        {running && op.state.progress ? <ProgressBar progress={op.state.progress} /> : null}
+        {running && !op.state.progress ? (
+          <Text>
+            <Spinner type="line" /> working
+          </Text>
+        ) : null}
+        {op.state.warnings.map((w, i) => (
+          <Text key={i} color={theme.warn}>
+            warning: {w.message}
+          </Text>
+        ))}
+        {op.state.status === 'cancelled' ? <Text color={theme.warn}>Cancelled. No partial file was left in {outputDir}.</Text> : null}
+        {op.state.status === 'failed' && op.state.error ? <ErrorBox error={op.state.error} /> : null}
+        {r ? (
+          <Text color={theme.ok}>
+            Saved {r.backup.path} ({formatBytes(r.backup.bytes)}, {r.backup.encrypted ? 'encrypted' : 'NOT encrypted'})
+          </Text>
+        ) : null}
+        <Footer hints={running ? [['esc', 'cancel']] : [['enter', 'back to the list']]} />
+      </Box>
+    );
+  }
+  const mark = (i: number) => (i === field ? '>' : ' ');
+  return (
+    <Box flexDirection="column">
+      <Text bold>New backup of {settings.home}</Text>
+      <Text color={field === 0 ? theme.accent : undefined}>{mark(0)} Compression   {'<'} {compression} {'>'}</Text>
+      <Text color={field === 1 ? theme.accent : undefined}>{mark(1)} Level         {'<'} {level} {'>'} {compression === 'lz4' || compression === 'none' ? '(not used)' : '(1 fast .. 9 small)'}</Text>
+      <Text color={field === 2 ? theme.accent : undefined}>{mark(2)} Encryption    [{encrypt ? 'x' : ' '}] {encrypt ? 'AES-256-GCM, password asked next' : 'NOT encrypted'}</Text>
+      <Text color={field === 3 ? theme.accent : undefined}>{mark(3)} Backup dir    {outputDir} (space to edit)</Text>
+      <Text bold>Sources</Text>
+      {sources === null ? (
+        <Text>
+          <Spinner type="line" /> Looking at the home
+        </Text>
+      ) : (
+        sources.map((s, i) => (
+          <Text key={s.name} color={field === 4 + i ? theme.accent : undefined} dimColor={!s.present && theme.dim}>
+            {mark(4 + i)} [{chosen.has(s.name) ? 'x' : ' '}] {s.name.padEnd(9)} {s.present ? formatBytes(s.bytes) : 'not present'}
+          </Text>
+        ))
+      )}
+      {chosen.size === 0 && sources ? <Text color={theme.warn}>Tick at least one source.</Text> : null}
+      <Footer hints={[['↑↓', 'field'], ['←→', 'change'], ['space', 'tick'], ['enter', 'start'], ['?', 'help'], ['q', 'back']]} />
+    </Box>
+  );
+}

@@ -1,0 +1,41 @@
+import { Box, Text } from 'ink';
+import React from 'react';
+import { Footer } from '../ui/components/footer.js';
+import { useBackKeys } from '../ui/use-back.js';
+
+const TOPICS: Record<string, string[]> = {
+  backups: [
+    'The backups in your backup directory, newest first. Only headers are read, so no password is needed.',
+    'enter/i  metadata of the selected backup     v  verify every byte of it',
+    'r        restore from it                     d  delete it (asks first)',
+    'c        create a new backup                 g  read the directory again',
+  ],
+  create: [
+    'Choose what goes into the backup. up/down move between fields; left/right change a value;',
+    'space ticks a source or toggles encryption; enter starts; esc goes back.',
+    'While it runs, esc or ctrl-c cancels: no partial file is left behind.',
+  ],
+  restore: [
+    'Tick the databases to restore (space), choose in place or another directory, and replace or merge.',
+    'Nothing changes until you have seen the preview (a dry run) and confirmed with y.',
+    'What is replaced is first saved as a pre-restore backup; see docs/RESTORE.md.',
+  ],
+  info: ['The metadata of one backup: when, what, how it is protected, and what each database holds.'],
+  verify: ['Reads the whole backup: authenticates every encrypted segment and checks every file hash.'],
+};
+
+export function HelpScreen({ about }: { about: string }) {
+  useBackKeys(true, about);
+  return (
+    <Box flexDirection="column">
+      <Text bold>Help: {about}</Text>
+      {(TOPICS[about] ?? []).map((line, i) => (
+        <Text key={i}>{line}</Text>
+      ))}
+      <Text> </Text>
+      <Text>Everywhere: ? help, q or esc back (quit on the backups screen). No mouse needed.</Text>
+      <Text>The same operations are available headless: aico backup --help (add --json for scripts).</Text>
+      <Footer hints={[['q', 'back']]} />
+    </Box>
+  );
+}

@@ -1,0 +1,29 @@
+import type * as Engine from '../engine/index.js';
+
+/**
+ * The engine operations the TUI uses. Screens get them from context, so unit
+ * tests can drive a screen with scripted events; the app passes the real
+ * engine (src/engine/index.ts), the same functions the CLI calls.
+ */
+export interface EngineApi {
+  list: typeof Engine.list;
+  info: typeof Engine.info;
+  verify: typeof Engine.verify;
+  create: typeof Engine.create;
+  restore: typeof Engine.restore;
+  deleteBackup: typeof Engine.deleteBackup;
+  describeHome: typeof Engine.describeHome;
+}
+
+export interface TuiSettings {
+  home: string;
+  /** Backup directory. */
+  outputDir: string;
+  /** Defaults from the configuration, for the create form. */
+  defaults: { encrypt: boolean; compression: Engine.CodecName; compressionLevel: number };
+}
+
+export async function realEngine(): Promise<EngineApi> {
+  const e = await import('../engine/index.js');
+  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, deleteBackup: e.deleteBackup, describeHome: e.describeHome };
+}

@@ -1,0 +1,1 @@
+export { formatBytes, formatDuration } from '../engine/index.js';
