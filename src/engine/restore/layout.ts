@@ -1,4 +1,5 @@
 import { AicoError } from '../errors.js';
+import { canonicalSource } from '../sources/catalog.js';
 
 /**
  * What a restore puts back, unit by unit. A unit is swapped as a whole so a
@@ -60,28 +61,7 @@ export function homePathFor(archivePath: string): { unit: string; homePath: stri
   });
 }
 
-/** Names users may give to --database, mapped to units. */
-const DATABASE_NAMES: Record<string, string> = {
-  libsql: 'libsql',
-  chromadb: 'chromadb',
-  semantic: 'chromadb',
-  working: 'working',
-  lmdb: 'working',
-  rocksdb: 'working',
-  config: 'config',
-  models: 'models',
-  cache: 'cache',
-  temp: 'temp',
-};
-
+/** Names users may give to --database (the same names --include takes), mapped to units. */
 export function unitsFor(names: readonly string[]): string[] {
-  return [
-    ...new Set(
-      names.map((n) => {
-        const unit = DATABASE_NAMES[n.trim().toLowerCase()];
-        if (!unit) throw new AicoError('USAGE', `Unknown database "${n}".`, { hint: `Known: ${Object.keys(DATABASE_NAMES).join(', ')}.` });
-        return unit;
-      }),
-    ),
-  ];
+  return [...new Set(names.map((n) => canonicalSource(n, '--database')))];
 }
