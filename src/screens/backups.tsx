@@ -18,7 +18,10 @@ export function BackupsScreen() {
   const [cursor, setCursorState] = useState(0);
   // Keys can arrive several per chunk (a fast typist, tmux, a paste): read the cursor from a ref, not the last render.
   const cursorRef = useRef(0);
-  const setCursor = (f: (c: number) => number) => setCursorState((c) => (cursorRef.current = f(c)));
+  const setCursor = (f: (c: number) => number) => {
+    cursorRef.current = f(cursorRef.current);
+    setCursorState(cursorRef.current);
+  };
   const backupsRef = useRef<BackupEntry[] | null>(null);
   backupsRef.current = backups;
   const [confirmDelete, setConfirmDelete] = useState<BackupEntry | null>(null);
@@ -28,6 +31,7 @@ export function BackupsScreen() {
     try {
       const r = await engine.list({ dir: settings.outputDir });
       backupsRef.current = r.backups;
+      setError(null);
       setBackups(r.backups);
       setCursor((c) => Math.min(c, Math.max(0, r.backups.length - 1)));
     } catch (e) {
@@ -43,11 +47,16 @@ export function BackupsScreen() {
       if (input === 'y') {
         const target = confirmDelete;
         setConfirmDelete(null);
-        engine
+        void engine
           .deleteBackup({ path: target.path })
-          .then(() => setNotice(`Deleted ${target.name}.`))
-          .catch((e) => setError(e))
-          .finally(() => void load());
+          .then(
+            () => (setNotice(`Deleted ${target.name}.`), null),
+            (e) => e,
+          )
+          .then(async (failed) => {
+            await load();
+            if (failed) setError(failed);
+          });
       } else setConfirmDelete(null);
       return;
     }
@@ -84,7 +93,7 @@ export function BackupsScreen() {
       {backups && backups.length === 0 ? <Text>No backups yet. Press c to create the first one.</Text> : null}
       {backups && backups.length > 0 ? (
         <Box flexDirection="column">
-          <Text bold>{'  Created              Type  Size        Enc  Databases                  Verified'}</Text>
+          <Text bold wrap="truncate-end">{'  Created              Type  Size        Enc  Databases                 Verified'}</Text>
           {visible.map((b, i) => {
             const idx = start + i;
             const isSel = idx === cursor;
@@ -92,7 +101,7 @@ export function BackupsScreen() {
             const dbs = b.sources ? b.sources.join(',') : b.encrypted ? '(encrypted)' : '-';
             return (
               <Text key={b.path} color={isSel ? theme.accent : undefined} wrap="truncate-end">
-                {isSel ? '>' : ' '} {when(b).padEnd(19)}  {(b.type ?? '?').padEnd(4).slice(0, 4)}  {formatBytes(b.bytes).padEnd(10)}  {b.encrypted ? 'yes' : 'no '}  {dbs.padEnd(25).slice(0, 25)}  {v === 'ok' ? 'ok' : v === 'failed' ? 'FAILED' : '-'}
+                {isSel ? '>' : ' '} {when(b).padEnd(19)}  {(b.type ?? '?').padEnd(4).slice(0, 4)}  {formatBytes(b.bytes).padEnd(10)}  {b.encrypted ? 'yes' : 'no '}  {dbs.padEnd(24).slice(0, 24)}  {v === 'ok' ? 'ok' : v === 'failed' ? 'FAILED' : '-'}
                 {b.problem ? `  ! ${b.problem.code}` : ''}
               </Text>
             );

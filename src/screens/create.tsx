@@ -18,6 +18,7 @@ type Step = 'form' | 'output' | 'password' | 'repeat' | 'run';
 export function CreateScreen() {
   const { engine, settings, theme, nav } = useApp();
   const [sources, setSources] = useState<HomeSource[] | null>(null);
+  const [homeError, setHomeError] = useState<{ code: string; message: string; hint?: string } | null>(null);
   const [chosen, setChosen] = useState<Set<string>>(new Set());
   const [compression, setCompression] = useState<CodecName>(settings.defaults.compression);
   const [level, setLevel] = useState(settings.defaults.compressionLevel);
@@ -30,10 +31,13 @@ export function CreateScreen() {
   const op = useOperation<CreateResult>();
 
   useEffect(() => {
-    void engine.describeHome({ home: settings.home }).then((s) => {
-      setSources(s);
-      setChosen(new Set(s.filter((x) => x.present && x.defaultIncluded).map((x) => x.name)));
-    });
+    void engine.describeHome({ home: settings.home }).then(
+      (s) => {
+        setSources(s);
+        setChosen(new Set(s.filter((x) => x.present && x.defaultIncluded).map((x) => x.name)));
+      },
+      (e) => setHomeError(e as { code: string; message: string; hint?: string }),
+    );
   }, [engine, settings.home]);
 
   const fields = ['compression', 'level', 'encrypt', 'output', ...(sources ?? []).map((s) => `source:${s.name}`)];
@@ -96,6 +100,7 @@ export function CreateScreen() {
     { isActive: step === 'run' && !running && op.state.status !== 'idle' },
   );
   useBackKeys(step === 'form', 'create');
+  useInput((input, key) => key.ctrl && input === 'c' && nav.quit(), { isActive: step === 'password' || step === 'repeat' || step === 'output' });
 
   if (step === 'output') {
     return <TextInput label="Backup directory: " initial={outputDir} onSubmit={(v) => (setOutputDir(v || outputDir), setStep('form'))} onCancel={() => setStep('form')} />;
@@ -166,12 +171,13 @@ export function CreateScreen() {
       <Text color={field === 2 ? theme.accent : undefined}>{mark(2)} Encryption    [{encrypt ? 'x' : ' '}] {encrypt ? 'AES-256-GCM, password asked next' : 'NOT encrypted'}</Text>
       <Text color={field === 3 ? theme.accent : undefined}>{mark(3)} Backup dir    {outputDir} (space to edit)</Text>
       <Text bold>Sources</Text>
-      {sources === null ? (
+      {homeError ? <ErrorBox error={homeError} /> : null}
+      {sources === null && !homeError ? (
         <Text>
           <Spinner type="line" /> Looking at the home
         </Text>
       ) : (
-        sources.map((s, i) => (
+        (sources ?? []).map((s, i) => (
           <Text key={s.name} color={field === 4 + i ? theme.accent : undefined} dimColor={!s.present && theme.dim}>
             {mark(4 + i)} [{chosen.has(s.name) ? 'x' : ' '}] {s.name.padEnd(9)} {s.present ? formatBytes(s.bytes) : 'not present'}
           </Text>

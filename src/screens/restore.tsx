@@ -107,7 +107,8 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
     },
     { isActive: step === 'run' && !running },
   );
-  useBackKeys(step === 'select' && field !== 0, 'restore');
+  // The checklist uses space and the arrows only, so q, Esc and ? work on it too (also after a failed read).
+  useBackKeys(step === 'select', 'restore');
 
   if (step === 'target') {
     return (
@@ -146,7 +147,8 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
           <Text bold>Preview (dry run: nothing has changed yet)</Text>
           {preview.state.status === 'running' ? <Text>{preview.state.phase ?? 'Checking'}</Text> : null}
           {preview.state.progress && preview.state.status === 'running' ? <ProgressBar progress={preview.state.progress} /> : null}
-          {preview.state.error ? <ErrorBox error={preview.state.error} /> : null}
+          {preview.state.status === 'cancelled' ? <Text>Cancelled; nothing was changed.</Text> : null}
+          {preview.state.error && preview.state.status === 'failed' ? <ErrorBox error={preview.state.error} /> : null}
           {preview.state.result?.units.map((u) => <Text key={u.name}>  {describe(u)}</Text>)}
           {step === 'confirm' ? (
             <Text color={theme.warn} bold>

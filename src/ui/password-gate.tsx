@@ -1,4 +1,4 @@
-import { Box, Text } from 'ink';
+import { Box, Text, useInput } from 'ink';
 import React from 'react';
 import { TextInput } from './components/text-input.js';
 import { useApp } from './context.js';
@@ -19,6 +19,7 @@ export function PasswordGate({
   const [, rerender] = React.useState(0);
   const encrypted = path.endsWith('.enc');
   const known = passwords.get(path);
+  useInput((input, key) => key.ctrl && input === 'c' && nav.quit(), { isActive: encrypted && !known });
   if (!encrypted) return <>{children(undefined)}</>;
   if (known) return <>{children(async () => Buffer.from(known))}</>;
   return (

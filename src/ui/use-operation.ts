@@ -62,7 +62,7 @@ export function useOperation<T>() {
       }));
       return null;
     } finally {
-      abort.current = null;
+      if (abort.current === controller) abort.current = null;
     }
   }, []);
 

@@ -1,0 +1,377 @@
+/**
+ * A scripted EngineApi for screen tests. Every operation records its call,
+ * plays the event sequence the real engine emits (start, phase, progress...,
+ * warning, summary) with small delays, honours the AbortSignal (rejecting
+ * with the engine's own CANCELLED error), checks the password of encrypted
+ * archives like the real header does, and resolves with result objects shaped
+ * like the engine's types.
+ */
+import { AicoError, cancelledError } from '../../src/engine/errors.js';
+import type {
+  BackupEntry,
+  CreateOptions,
+  CreateResult,
+  EngineEvent,
+  HomeSource,
+  InfoOptions,
+  InfoResult,
+  ListResult,
+  Metadata,
+  OperationContext,
+  RestoreOptions,
+  RestoreResult,
+  VerifyOptions,
+  VerifyResult,
+} from '../../src/engine/index.js';
+import type { EngineApi, TuiSettings } from '../../src/ui/engine.js';
+
+export const HOME = '/home/ana/.local/share/aico';
+export const OUT = '/home/ana/backups';
+export const MiB = 1024 * 1024;
+
+export const SETTINGS: TuiSettings = {
+  home: HOME,
+  outputDir: OUT,
+  defaults: { encrypt: true, compression: 'zstd', compressionLevel: 3 },
+};
+
+/** A promise a test releases by hand, to hold an operation at a known point. */
+export class Gate {
+  release!: () => void;
+  readonly promise = new Promise<void>((resolve) => (this.release = resolve));
+}
+
+/** One step of an operation's script: an event to emit, a pause, or a gate to wait at. */
+export type Step = EngineEvent | { wait: number } | { hold: Gate };
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Waits like the engine does between reads: rejects with CANCELLED as soon as the signal fires. */
+function pause(ms: number | Promise<void>, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(cancelledError());
+    const onAbort = () => {
+      if (timer) clearTimeout(timer);
+      reject(cancelledError());
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const done = () => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    };
+    if (typeof ms === 'number') timer = setTimeout(done, ms);
+    else void ms.then(done);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+async function play(steps: Step[], ctx: OperationContext): Promise<void> {
+  for (const s of steps) {
+    if ('wait' in s) await pause(s.wait, ctx.signal);
+    else if ('hold' in s) await pause(s.hold.promise, ctx.signal);
+    else {
+      if (ctx.signal?.aborted) throw cancelledError();
+      ctx.onEvent?.(s);
+    }
+  }
+}
+
+/** Progress the way throttledProgress reports it: monotonic bytesDone against one total, per source. */
+export function progressSteps(total: number, parts: { source?: string; upTo: number }[], waitMs = 15): Step[] {
+  const out: Step[] = [];
+  for (const p of parts) {
+    out.push({ wait: waitMs }, { type: 'progress', bytesDone: p.upTo, bytesTotal: total, ...(p.source ? { source: p.source } : {}) });
+  }
+  return out;
+}
+
+export function sampleMetadata(over: Partial<Metadata> = {}): Metadata {
+  return {
+    backup_version: 1,
+    tool: { name: 'aico-backup', version: '0.1.0' },
+    id: '0d6f1c2a-5b1e-4c61-9a55-3c2f1b7e9d10',
+    created: '2026-03-14T09:26:53.000Z',
+    backup_type: 'full',
+    parent_id: null,
+    encryption: { enabled: true, cipher: 'aes-256-gcm-stream', kdf: 'pbkdf2-hmac-sha256', iterations: 600000, segment_size: 1 << 20 },
+    compression: { algorithm: 'zstd', level: 3, codec_level: 3, chunk_size: 1 << 20 },
+    databases: {
+      libsql: { kind: 'database', archive_path: 'databases/', size_bytes: 5 * MiB, files: 2, encrypted: true, consistent: true, method: 'wal-checkpoint+immediate-copy', tables: { messages: 1200, conversations: 34 }, snapshot_ms: 41, writer_block_ms: 3 },
+      chromadb: { kind: 'database', archive_path: 'databases/semantic/', size_bytes: 12 * MiB, files: 7, encrypted: false, consistent: true, method: 'stopped-copy', collections: { conversations: 800, facts: 120 }, snapshot_ms: 90 },
+      working: { kind: 'database', archive_path: 'databases/working/', size_bytes: 1 * MiB, files: 2, encrypted: false, consistent: true, method: 'lmdb-backup', entries: 4321, snapshot_ms: 5 },
+      config: { kind: 'config', archive_path: 'config/', size_bytes: 6144, files: 3, encrypted: false, consistent: true, method: 'file-copy' },
+    },
+    platform: { os: 'linux', arch: 'x64', node: 'v20.19.0' },
+    home: HOME,
+    master_key: { included: true, source: 'keyring' },
+    ...over,
+  };
+}
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0');
+
+/** A list entry as list() describes it; encrypted ones reveal no sources (header only). */
+export function backupEntry(i: number, opts: { encrypted?: boolean; problem?: BackupEntry['problem'] } = {}): BackupEntry {
+  const encrypted = opts.encrypted ?? false;
+  // Newest first: i = 0 is the most recent.
+  const d = new Date(Date.UTC(2026, 2, 14, 9, 0, 0) - i * 3600_000);
+  const stamp = `${d.getUTCFullYear()}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())}-${pad(d.getUTCHours())}${pad(d.getUTCMinutes())}${pad(d.getUTCSeconds())}`;
+  const name = `aico-backup-${stamp}.tar.zst${encrypted ? '.enc' : ''}`;
+  return {
+    path: `${OUT}/${name}`,
+    name,
+    bytes: 18 * MiB + i * 1000,
+    encrypted,
+    id: `id-${i}`,
+    created: d.toISOString(),
+    type: 'full',
+    parent_id: null,
+    format_version: 1,
+    container_version: encrypted ? 1 : null,
+    compression: 'zstd',
+    sources: encrypted ? null : ['libsql', 'chromadb', 'working', 'config'],
+    problem: opts.problem ?? null,
+  };
+}
+
+export const DEFAULT_HOME: HomeSource[] = [
+  { name: 'libsql', kind: 'database', present: true, bytes: 5 * MiB, defaultIncluded: true },
+  { name: 'chromadb', kind: 'database', present: true, bytes: 12 * MiB, defaultIncluded: true },
+  { name: 'working', kind: 'database', present: true, bytes: 1 * MiB, defaultIncluded: true },
+  { name: 'config', kind: 'config', present: true, bytes: 6144, defaultIncluded: true },
+  { name: 'models', kind: 'extra', present: true, bytes: 300 * MiB, defaultIncluded: false },
+  { name: 'cache', kind: 'extra', present: false, bytes: 0, defaultIncluded: false },
+  { name: 'temp', kind: 'extra', present: false, bytes: 0, defaultIncluded: false },
+];
+
+const VALIDATION: Record<string, { database: string; counts: { tables?: Record<string, number>; collections?: Record<string, number>; entries?: number } }> = {
+  libsql: { database: 'libsql', counts: { tables: { messages: 1200, conversations: 34 } } },
+  chromadb: { database: 'chromadb', counts: { collections: { conversations: 800, facts: 120 } } },
+  working: { database: 'lmdb', counts: { entries: 4321 } },
+};
+
+/** What a unit owns in the home (restore/layout.ts UNITS): a skipped unit reports these as kept. */
+const UNIT_HOME_PATHS: Record<string, string[]> = {
+  libsql: ['data/aico.db', 'data/aico.db.salt', 'data/aico.db-wal', 'data/aico.db-shm'],
+  chromadb: ['data/memory/semantic'],
+  working: ['data/memory/working'],
+};
+
+export interface Call {
+  op: keyof EngineApi;
+  opts: any;
+}
+
+export class FakeEngine {
+  readonly calls: Call[] = [];
+  backups: BackupEntry[] = [];
+  /** Errors the next list() calls throw, in order; then it succeeds. */
+  listErrors: Error[] = [];
+  /** Password of each encrypted archive (path -> password). */
+  passwords = new Map<string, string>();
+  home: HomeSource[] = DEFAULT_HOME;
+  metadata: (path: string) => Metadata = (path) => sampleMetadata({ encryption: path.endsWith('.enc') ? sampleMetadata().encryption : { enabled: false } });
+  /** Passwords actually handed to the engine (what the provider returned). */
+  readonly passwordsSeen: string[] = [];
+
+  verifySteps: Step[] = [
+    { type: 'phase', phase: 'read', message: 'Reading and checking every file' },
+    ...progressSteps(8 * MiB, [{ source: 'libsql', upTo: 2 * MiB }, { source: 'chromadb', upTo: 6 * MiB }, { source: 'config', upTo: 8 * MiB }]),
+  ];
+  verifyProblems: VerifyResult['problems'] = [];
+  /** When set, verify throws it after its header phase (e.g. CORRUPT_ARCHIVE). */
+  verifyError: Error | null = null;
+
+  createSteps: Step[] = [
+    ...progressSteps(18 * MiB, [{ source: 'libsql', upTo: 5 * MiB }, { source: 'chromadb', upTo: 17 * MiB }, { source: 'config', upTo: 18 * MiB }]),
+  ];
+  createWarnings: { code: string; message: string }[] = [];
+
+  restoreSteps: Step[] = progressSteps(18 * MiB, [{ source: 'libsql', upTo: 5 * MiB }, { source: 'chromadb', upTo: 17 * MiB }, { source: 'config', upTo: 18 * MiB }], 5);
+  /** Units that already exist at the target (replace vs add; skip when merging). */
+  presentAtTarget = new Set(['libsql', 'chromadb', 'config']);
+  /** A fixed delay before each operation's first byte, like opening a file. */
+  latency = 5;
+
+  private record(op: keyof EngineApi, opts: unknown) {
+    this.calls.push({ op, opts });
+  }
+
+  callsOf(op: keyof EngineApi): any[] {
+    return this.calls.filter((c) => c.op === op).map((c) => c.opts);
+  }
+
+  /** Like ArchiveReader.open: an encrypted archive needs the right password. */
+  private async open(path: string, password: (() => Promise<Buffer>) | undefined, signal?: AbortSignal) {
+    await pause(this.latency, signal);
+    if (!path.endsWith('.enc')) return;
+    if (!password) {
+      throw new AicoError('PASSWORD_REQUIRED', `${path} is encrypted; a password is needed.`, { hint: 'Pass --password-stdin or set AICO_BACKUP_PASSWORD.' });
+    }
+    const given = (await password()).toString('utf8');
+    this.passwordsSeen.push(given);
+    if (given !== (this.passwords.get(path) ?? 'correct horse')) {
+      throw new AicoError('WRONG_PASSWORD', 'Wrong password for this backup.', { hint: 'Check the password (it is case-sensitive) and try again.' });
+    }
+  }
+
+  readonly api: EngineApi = {
+    list: async (opts: { dir: string }, ctx: OperationContext = {}): Promise<ListResult> => {
+      this.record('list', opts);
+      ctx.onEvent?.({ type: 'start', op: 'list', path: opts.dir });
+      await pause(this.latency);
+      const error = this.listErrors.shift();
+      if (error) throw error;
+      ctx.onEvent?.({ type: 'summary', op: 'list', ok: true, durationMs: this.latency });
+      return { dir: opts.dir, backups: [...this.backups] };
+    },
+
+    deleteBackup: async (opts: { path: string }) => {
+      this.record('deleteBackup', opts);
+      await pause(this.latency);
+      const entry = this.backups.find((b) => b.path === opts.path);
+      if (!entry) throw new AicoError('NOT_FOUND', `${opts.path} does not exist.`);
+      this.backups = this.backups.filter((b) => b !== entry);
+      return { path: opts.path, bytes: entry.bytes };
+    },
+
+    describeHome: async (opts: { home: string }) => {
+      this.record('describeHome', opts);
+      await pause(this.latency);
+      return this.home.map((s) => ({ ...s }));
+    },
+
+    info: async (opts: InfoOptions, ctx: OperationContext = {}): Promise<InfoResult> => {
+      this.record('info', opts);
+      const started = Date.now();
+      ctx.onEvent?.({ type: 'start', op: 'info', path: opts.path });
+      await this.open(opts.path, opts.password, ctx.signal);
+      const metadata = this.metadata(opts.path);
+      const bySource = Object.fromEntries(Object.entries(metadata.databases).map(([n, s]) => [n, { files: s.files, bytes: s.size_bytes }]));
+      const files = Object.values(bySource).reduce((a, s) => a + s.files, 0);
+      const bytes = Object.values(bySource).reduce((a, s) => a + s.bytes, 0);
+      ctx.onEvent?.({ type: 'summary', op: 'info', ok: true, durationMs: Date.now() - started, bytes: 15 * MiB });
+      return {
+        path: opts.path,
+        bytes: 15 * MiB,
+        encrypted: opts.path.endsWith('.enc'),
+        compression: metadata.compression.algorithm,
+        format_version: metadata.backup_version,
+        container_version: opts.path.endsWith('.enc') ? 1 : null,
+        metadata,
+        contents: { files, bytes, bySource },
+      };
+    },
+
+    verify: async (opts: VerifyOptions, ctx: OperationContext = {}): Promise<VerifyResult> => {
+      this.record('verify', opts);
+      const started = Date.now();
+      ctx.onEvent?.({ type: 'start', op: 'verify', path: opts.path });
+      ctx.onEvent?.({ type: 'phase', phase: 'header', message: 'Checking the header' });
+      await this.open(opts.path, opts.password, ctx.signal);
+      if (this.verifyError) throw this.verifyError;
+      await play(this.verifySteps, ctx);
+      const ok = this.verifyProblems.length === 0;
+      const durationMs = Date.now() - started;
+      ctx.onEvent?.({ type: 'summary', op: 'verify', ok, durationMs, bytes: 15 * MiB });
+      return { ok, path: opts.path, id: sampleMetadata().id, encrypted: opts.path.endsWith('.enc'), compression: 'zstd', files: 14, bytes: 15 * MiB, problems: [...this.verifyProblems], durationMs };
+    },
+
+    create: async (opts: CreateOptions, ctx: OperationContext = {}): Promise<CreateResult> => {
+      this.record('create', opts);
+      const started = Date.now();
+      const emit = (e: EngineEvent) => ctx.onEvent?.(e);
+      emit({ type: 'start', op: 'create' });
+      emit({ type: 'phase', phase: 'scan', message: `Taking consistent snapshots of the AICO data in ${opts.home}` });
+      await pause(this.latency, ctx.signal);
+      for (const name of opts.include.filter((n) => ['libsql', 'chromadb', 'working'].includes(n))) {
+        emit({ type: 'phase', phase: 'snapshot', message: `Snapshot of ${name} (${opts.home}/data)` });
+      }
+      // Asked for only when encrypting, after the sources were found.
+      if (opts.encrypt) {
+        if (!opts.password) throw new AicoError('PASSWORD_REQUIRED', 'An encrypted backup needs a password.');
+        this.passwordsSeen.push((await opts.password()).toString('utf8'));
+      }
+      const ext = { zstd: '.zst', gzip: '.gz', lz4: '.lz4', none: '' }[opts.compression];
+      const path = `${opts.outputDir}/aico-backup-20260314-092653.tar${ext}${opts.encrypt ? '.enc' : ''}`;
+      emit({ type: 'phase', phase: 'archive', message: `Writing ${path.split('/').at(-1)}` });
+      await play(this.createSteps, ctx);
+      for (const w of this.createWarnings) emit({ type: 'warning', ...w });
+      emit({ type: 'phase', phase: 'finalize', message: `Saved ${path}` });
+      const durationMs = Date.now() - started;
+      emit({ type: 'summary', op: 'create', ok: true, durationMs, bytes: 15 * MiB });
+      const all = sampleMetadata().databases;
+      return {
+        backup: {
+          path,
+          id: sampleMetadata().id,
+          type: 'full',
+          bytes: 15 * MiB,
+          created: sampleMetadata().created,
+          encrypted: opts.encrypt,
+          compression: opts.compression,
+          files: 14,
+          sources: Object.fromEntries(opts.include.filter((n) => all[n]).map((n) => [n, all[n]!])),
+        },
+        masterKey: { source: 'keyring', included: opts.encrypt },
+        warnings: [...this.createWarnings],
+        durationMs,
+      };
+    },
+
+    restore: async (opts: RestoreOptions, ctx: OperationContext = {}): Promise<RestoreResult> => {
+      this.record('restore', opts);
+      const started = Date.now();
+      const emit = (e: EngineEvent) => ctx.onEvent?.(e);
+      emit({ type: 'start', op: 'restore', path: opts.path });
+      emit({ type: 'phase', phase: 'header', message: `Reading the manifest of ${opts.path}` });
+      await this.open(opts.path, opts.password, ctx.signal);
+      const inArchive = Object.keys(this.metadata(opts.path).databases);
+      const wanted = opts.databases?.length ? opts.databases : inArchive;
+      for (const u of wanted) {
+        if (!inArchive.includes(u)) throw new AicoError('NOT_FOUND', `This backup holds no ${u} data.`, { hint: `It holds: ${inArchive.join(', ')}.` });
+      }
+      emit({ type: 'phase', phase: 'stage', message: 'Verifying the archive and staging its files' });
+      await play(this.restoreSteps, ctx);
+      emit({ type: 'phase', phase: 'validate', message: 'Opening every restored database with its engine' });
+      await pause(this.latency, ctx.signal);
+      const db = this.metadata(opts.path).databases;
+      const units: RestoreResult['units'] = wanted.map((name) => {
+        const present = this.presentAtTarget.has(name);
+        const s = db[name]!;
+        const v = VALIDATION[name];
+        const validation = v ? { unit: name, database: v.database, ok: true, counts: v.counts } : null;
+        if (opts.merge && present) {
+          return name === 'config'
+            ? { name, action: 'skip' as const, files: 0, bytes: s.size_bytes, skipped: ['config/core.yaml', 'config/models.yaml', 'config/user.yaml'], validation }
+            : { name, action: 'skip' as const, files: 0, bytes: 0, skipped: UNIT_HOME_PATHS[name] ?? [], validation };
+        }
+        return { name, action: present ? ('replace' as const) : ('add' as const), files: s.files, bytes: s.size_bytes, skipped: [], validation };
+      });
+      let safetyBackup: string | null = null;
+      if (!opts.dryRun) {
+        if (opts.safetyBackupDir && units.some((u) => u.action === 'replace')) {
+          emit({ type: 'phase', phase: 'archive', message: 'Saving what will be replaced (pre-restore safety backup)' });
+          await pause(this.latency, ctx.signal);
+          safetyBackup = `${opts.safetyBackupDir}/aico-backup-20260314-100000-pre-restore.tar.zst`;
+        }
+        const target = opts.target ?? opts.home;
+        emit({ type: 'phase', phase: 'swap', message: `Swapping the restored data into ${target}` });
+      }
+      const durationMs = Date.now() - started;
+      emit({ type: 'summary', op: 'restore', ok: true, durationMs });
+      return {
+        archive: { path: opts.path, id: sampleMetadata().id },
+        target: opts.target ?? opts.home,
+        mode: opts.merge ? 'merge' : 'replace',
+        dryRun: !!opts.dryRun,
+        units,
+        safetyBackup,
+        masterKey: { source: opts.path.endsWith('.enc') ? 'archive' : 'keyring', keyring: opts.dryRun ? 'unchanged' : 'stored' },
+        recovered: null,
+        warnings: [],
+        durationMs,
+      };
+    },
+  };
+}
