@@ -1,6 +1,6 @@
 import { Box, Text, useInput } from 'ink';
 import Spinner from 'ink-spinner';
-import React, { useEffect, useState } from 'react';
+import React, { useEffect, useRef, useState } from 'react';
 import type { CodecName, CreateResult, HomeSource } from '../engine/index.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
@@ -24,7 +24,13 @@ export function CreateScreen() {
   const [level, setLevel] = useState(settings.defaults.compressionLevel);
   const [encrypt, setEncrypt] = useState(settings.defaults.encrypt);
   const [outputDir, setOutputDir] = useState(settings.outputDir);
-  const [field, setField] = useState(0);
+  const [field, setFieldState] = useState(0);
+  // Keys can arrive several per read: the handler must see the field the previous key moved to.
+  const fieldRef = useRef(0);
+  const setField = (f: (i: number) => number) => {
+    fieldRef.current = f(fieldRef.current);
+    setFieldState(fieldRef.current);
+  };
   const [step, setStep] = useState<Step>('form');
   const [first, setFirst] = useState<string | null>(null);
   const [mismatch, setMismatch] = useState(false);
@@ -63,12 +69,12 @@ export function CreateScreen() {
   const running = op.state.status === 'running';
   useInput(
     (input, key) => {
-      const f = fields[field];
+      const f = fields[fieldRef.current];
       if (key.upArrow) setField((i) => (i + fields.length - 1) % fields.length);
       else if (key.downArrow || key.tab) setField((i) => (i + 1) % fields.length);
       else if (f === 'compression' && (key.leftArrow || key.rightArrow)) {
-        const i = CODECS.indexOf(compression);
-        setCompression(CODECS[(i + (key.rightArrow ? 1 : CODECS.length - 1)) % CODECS.length]!);
+        const step = key.rightArrow ? 1 : CODECS.length - 1;
+        setCompression((c) => CODECS[(CODECS.indexOf(c) + step) % CODECS.length]!);
       } else if (f === 'level' && (key.leftArrow || key.rightArrow)) setLevel((l) => Math.min(9, Math.max(1, l + (key.rightArrow ? 1 : -1))));
       else if (f === 'encrypt' && (input === ' ' || key.leftArrow || key.rightArrow)) setEncrypt((e) => !e);
       else if (f === 'output' && (input === ' ' || input === 'e')) setStep('output');

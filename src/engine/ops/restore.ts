@@ -261,7 +261,9 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
         } catch (error) {
           if ((error as AicoError)?.code !== 'KEYRING_UNAVAILABLE') throw error;
           keyringState = 'unavailable';
-          warn('KEY_NOT_IMPORTED', `${(error as AicoError).message} The restored libSQL database needs this backup's master key: run "aico backup key import" with a keyring, or set AICO_MASTER_KEY.`);
+          // Nothing to warn about when AICO_MASTER_KEY already is this backup's key.
+          const envKey = (opts.env ?? process.env).AICO_MASTER_KEY;
+          if (!(envKey && archiveKey && Buffer.from(envKey).equals(archiveKey))) warn('KEY_NOT_IMPORTED', `${(error as AicoError).message} The restored libSQL database needs this backup's master key: run "aico backup key import" with a keyring, or set AICO_MASTER_KEY.`);
         }
       }
     }

@@ -1,5 +1,5 @@
 import { Box, Text, useInput } from 'ink';
-import React, { useState } from 'react';
+import React, { useRef, useState } from 'react';
 import { useApp } from '../context.js';
 
 export interface CheckItem {
@@ -23,14 +23,28 @@ export function Checklist({
   onSubmit?(): void;
 }) {
   const { theme } = useApp();
-  const [cursor, setCursor] = useState(0);
+  const [cursor, setCursorState] = useState(0);
+  // Keys can arrive several per read (fast typing, key repeat, tmux): act on the latest state, not the last render's.
+  const cursorRef = useRef(0);
+  const itemsRef = useRef(items);
+  itemsRef.current = items;
+  const setCursor = (c: number) => {
+    cursorRef.current = c;
+    setCursorState(c);
+  };
   useInput(
     (input, key) => {
-      if (key.upArrow || input === 'k') setCursor((c) => (c + items.length - 1) % items.length);
-      else if (key.downArrow || input === 'j') setCursor((c) => (c + 1) % items.length);
+      const list = itemsRef.current;
+      const at = cursorRef.current;
+      if (key.upArrow || input === 'k') setCursor((at + list.length - 1) % list.length);
+      else if (key.downArrow || input === 'j') setCursor((at + 1) % list.length);
       else if (input === ' ') {
-        const item = items[cursor];
-        if (item && !item.disabled) onChange(items.map((it, i) => (i === cursor ? { ...it, checked: !it.checked } : it)));
+        const item = list[at];
+        if (item && !item.disabled) {
+          const next = list.map((it, i) => (i === at ? { ...it, checked: !it.checked } : it));
+          itemsRef.current = next;
+          onChange(next);
+        }
       } else if (key.return) onSubmit?.();
     },
     { isActive: active },
