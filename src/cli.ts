@@ -13,6 +13,8 @@ export async function main(argv: string[]): Promise<void> {
     const ctx = makeContext(flags, signal);
     try {
       await fn(ctx);
+      // A Ctrl-C that came too late to stop the operation (e.g. during a restore's swap) must not report "cancelled".
+      if (process.exitCode === 130 || process.exitCode === 143) process.exitCode = 0;
     } catch (error) {
       const err = toAicoError(error);
       ctx.out.error(err);

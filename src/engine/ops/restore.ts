@@ -187,7 +187,7 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
     }
 
     emit({ type: 'phase', phase: 'validate', message: 'Opening every restored database with its engine' });
-    const validations = await validateStaged(staging, wanted, staged.metadata, libsqlKey);
+    const validations = await validateStaged(staging, wanted, staged.metadata, libsqlKey, undefined, ctx.signal);
     maybeCrash('validated');
 
     const units: RestoreResult['units'] = [];
@@ -251,8 +251,8 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
 
     let keyringState: RestoreResult['masterKey']['keyring'] = 'not-imported';
     if (!opts.dryRun) {
-      emit({ type: 'phase', phase: 'swap', message: `Swapping the restored data into ${target}` });
       throwIfAborted(ctx.signal);
+      emit({ type: 'phase', phase: 'swap', message: `Swapping the restored data into ${target}` });
       await swapIn({ target, staging, paths: swapPaths });
       if (importKey) {
         try {

@@ -38,7 +38,8 @@ function maybeCrash(point: string): void {
 /** Replaces the journal atomically (write, fsync, rename over), so a crash leaves the old state or the new one. */
 async function writeJournal(target: string, journal: Journal): Promise<void> {
   const file = path.join(target, JOURNAL_NAME);
-  const tmp = `${file}.${process.pid}.tmp`;
+  // Named like a partial file, so a run killed mid-write leaves nothing the next lock holder does not clean up.
+  const tmp = `${file}.${process.pid}.partial`;
   const handle = await fs.open(tmp, 'w', 0o600);
   try {
     await handle.writeFile(JSON.stringify(journal));
@@ -73,8 +74,9 @@ export async function swapIn(opts: SwapOptions): Promise<SwapResult> {
     if (existed || staged) entries.push({ path: p, existed, staged });
   }
   const journal: Journal = { pid: process.pid, state: 'swapping', old: oldDir, staging: path.relative(opts.target, opts.staging), entries };
-  await fs.mkdir(path.join(opts.target, oldDir), { mode: 0o700 });
+  // Journal first: a crash before it leaves no trace, a crash after it is rolled back from it.
   await writeJournal(opts.target, journal);
+  await fs.mkdir(path.join(opts.target, oldDir), { mode: 0o700 });
   maybeCrash('swap:0');
   try {
     let step = 0;

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Metadata } from '../archive/metadata.js';
-import { AicoError } from '../errors.js';
+import { AicoError, throwIfAborted } from '../errors.js';
 import { DATABASE_ADAPTERS } from '../sources/adapters.js';
 import type { DatabaseAdapter, DatabaseCounts } from '../sources/types.js';
 
@@ -43,6 +43,7 @@ export async function validateStaged(
   metadata: Metadata,
   libsqlKey: string | null,
   adapters: Record<string, DatabaseAdapter[]> = DATABASE_ADAPTERS,
+  signal?: AbortSignal,
 ): Promise<UnitValidation[]> {
   const results: UnitValidation[] = [];
   for (const unit of units) {
@@ -55,7 +56,9 @@ export async function validateStaged(
     if (!adapter) {
       throw new AicoError('DATABASE_INVALID', `The ${unit} files in the backup are not a database this tool recognises; nothing was restored.`);
     }
-    const v = await adapter.validate(location, { libsqlKey });
+    throwIfAborted(signal);
+    const v = await adapter.validate(location, { libsqlKey, signal });
+    throwIfAborted(signal);
     if (!v.ok) {
       throw new AicoError('DATABASE_INVALID', `The ${adapter.name} database in the backup does not validate: ${v.problems.join('; ')}. Nothing was restored.`, {
         hint: adapter.name === 'libsql' ? 'If the key is the problem, make the master key of this backup available (keyring or AICO_MASTER_KEY).' : 'Use another backup.',
