@@ -27,7 +27,7 @@ export async function main(argv: string[]): Promise<void> {
     const ctx = makeContext({ home: tui.home }, signal);
     try {
       const { backup: cfg } = await ctx.config();
-      const { runTui } = await import('./tui.js');
+      const { runTui } = await importInteractiveInk();
       await runTui({
         home: ctx.home,
         outputDir: path.resolve(tui.output ?? expandTilde(cfg.output_dir)),
@@ -83,4 +83,20 @@ function tuiRequest(args: string[]): { home?: string; output?: string } | null {
     else return null;
   }
   return out;
+}
+
+/**
+ * Ink decides once, when it loads, that a CI variable means "no live
+ * rendering" (it would print nothing until exit). The TUI only starts on a
+ * real terminal, so hide CI and CONTINUOUS_INTEGRATION from that check and
+ * put them back afterwards.
+ */
+async function importInteractiveInk(): Promise<typeof import('./tui.js')> {
+  const saved = { CI: process.env.CI, CONTINUOUS_INTEGRATION: process.env.CONTINUOUS_INTEGRATION };
+  for (const key of Object.keys(saved)) if (key in process.env) process.env[key] = 'false';
+  try {
+    return await import('./tui.js');
+  } finally {
+    for (const [key, value] of Object.entries(saved)) if (value !== undefined) process.env[key] = value;
+  }
 }
