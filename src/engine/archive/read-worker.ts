@@ -73,7 +73,7 @@ function next(id: number): void {
 
 port.on('message', (msg: { type: string; id: number; path?: string; size?: number; blockSize?: number; readSize?: number; memory?: ArrayBuffer }) => {
   if (msg.type === 'recycle') {
-    if (spare.length < 8 && msg.memory!.byteLength === msg.readSize) spare.push(msg.memory!);
+    if (spare.length < 4 && msg.memory!.byteLength === msg.readSize) spare.push(msg.memory!);
     return;
   }
   try {

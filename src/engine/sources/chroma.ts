@@ -1,7 +1,7 @@
 import { constants, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ChromaClient, type Collection } from 'chromadb';
+import type { Collection } from 'chromadb';
 import { AicoError, isAicoError, throwIfAborted } from '../errors.js';
 import { startChroma } from './chroma-server.js';
 import { listFiles, stageFile } from './copy.js';
@@ -150,6 +150,8 @@ async function serverCheck(location: string, signal: AbortSignal | undefined): P
   const problems: string[] = [];
   try {
     const requests = AbortSignal.any([AbortSignal.timeout(VALIDATE_REQUESTS_MS), ...(signal ? [signal] : [])]);
+    // Loaded here, not at the top: every create imports this adapter, few need the client.
+    const { ChromaClient } = await import('chromadb');
     const client = new ChromaClient({ host: '127.0.0.1', port: server.port, ssl: false, tenant: TENANT, database: DATABASE, fetchOptions: { signal: requests } });
     const listed: Collection[] = [];
     for (let offset = 0; ; offset += 100) {
