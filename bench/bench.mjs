@@ -142,6 +142,7 @@ try {
     verify: { label: 'aico verify (encrypted)', walls: [], rss: [], dataBytes: bytes, vs: 'listBase' },
     extractBase: { label: 'zstd -dc | tar -x baseline archive', walls: [], rss: [], dataBytes: bytes },
     extractAico: { label: 'zstd -dc | tar -x aico archive', walls: [], rss: [], dataBytes: bytes, vs: 'extractBase' },
+    restore: { label: 'aico restore (encrypted, new dir)', walls: [], rss: [], dataBytes: bytes, vs: 'extractBase' },
     createSmall: { label: `aico create encrypted @ ${smallMb} MiB`, walls: [], rss: [], bytes: 0, dataBytes: smallBytes },
   };
   const record = (row, r, withRss = true) => {
@@ -166,11 +167,14 @@ try {
     record(rows.listBase, await sh(`zstd -dc ${q(baseArchive)} | tar -t >/dev/null`, T('list')), false);
     record(rows.verify, await timed(['node', AICO, '--json', 'backup', 'verify', enc.archive], { env: PASSWORD_ENV, timeFile: T('verify') }));
 
-    // aico has no restore command yet; its unencrypted archive is a plain tar.zst, so the same system pipeline extracts both.
+    // aico's unencrypted archive is a plain tar.zst, so the same system pipeline extracts both.
     for (const [row, archive] of [[rows.extractBase, baseArchive], [rows.extractAico, plain.archive]]) {
       const dest = await freshDir(path.join(work, 'extract'));
       record(row, await sh(`zstd -dc ${q(archive)} | tar -x -C ${q(dest)}`, T('extract')), false);
     }
+    // A full restore: authenticate, decompress, check every hash, stage, swap (the bench tree holds no databases to validate).
+    const restoreDest = path.join(await freshDir(path.join(work, 'extract')), 'home');
+    record(rows.restore, await timed(['node', AICO, '--json', 'backup', 'restore', enc.archive, '--target', restoreDest, '--no-safety-backup'], { env: PASSWORD_ENV, timeFile: T('restore') }));
     await fs.rm(path.join(work, 'extract'), { recursive: true, force: true });
 
     const sm = await aicoCreate(small, await freshDir(path.join(work, 'out-small')), T('small'));
@@ -216,7 +220,7 @@ try {
     for (const cells of body) console.log(line(cells));
     console.log('');
     console.log('notes: vs base = baseline time / our time (>1 is faster); verify is compared with `zstd -dc | tar -t`, extraction with the baseline archive.');
-    console.log('       aico has no restore command yet, so extraction uses `zstd -dc | tar -x` on aico\'s unencrypted archive.');
+    console.log('       extraction of aico\'s unencrypted archive uses the system `zstd -dc | tar -x`; aico restore is compared with the baseline extraction.');
     console.log('       tar-pipeline RSS is not measured; MiB/s is tree bytes / median wall time.');
     if (loadAtStart > 0.7) console.log(`       load average was ${loadAtStart.toFixed(2)} at the start: something else is running, timings may be noisy.`);
     console.log('');
