@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BlockHasher } from '../archive/block-hasher.js';
+import { HashPool } from '../archive/hash-pool.js';
 import { formatVersionOf, readEntryBuffer, readManifest } from '../archive/inspect.js';
 import { BLOCK_HASH_BYTES, BLOCKS_ENTRY, KEY_ENTRY, MANIFEST_ENTRY, METADATA_ENTRY } from '../archive/layout.js';
 import type { ManifestFile, Metadata } from '../archive/metadata.js';
@@ -57,6 +57,8 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
   emit({ type: 'start', op: 'verify', path: opts.path });
   emit({ type: 'phase', phase: 'header', message: 'Checking the header' });
   const reader = await ArchiveReader.open(opts.path, opts.password ?? null, ctx.signal);
+  // Hashing is most of verify's main-thread time; a worker does it while this thread decrypts and decompresses.
+  const hashes = new HashPool();
   const problems: VerifyProblem[] = [];
   const problem = (code: string, message: string, path?: string) => problems.push({ code, message, ...(path ? { path } : {}) });
   let metadata: Metadata | null = null;
@@ -123,8 +125,7 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
       if (!sizeOk) problem('SIZE_MISMATCH', `${name}: ${entry.header.size} bytes in the archive, ${file.size} in the manifest.`, name);
       // Never hand on the bytes of an entry whose size disagrees with the manifest (a bomb or a forgery).
       const sink = sizeOk && opts.onFile ? await opts.onFile(file) : null;
-      const run = createHash('sha256');
-      const hasher = new BlockHasher(file.block_size, (h) => void run.update(h));
+      const hasher = hashes.begin(file.block_size);
       for await (const chunk of entry.stream) {
         await hasher.update(chunk);
         if (sink) await sink.write(chunk);
@@ -132,8 +133,9 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
         progress.update(done, file.source);
       }
       await sink?.end();
-      if ((await hasher.finish()) !== file.sha256) problem('CHECKSUM_MISMATCH', `${name} does not match its SHA-256 in the manifest.`, name);
-      runDigests.set(name, run.digest('hex'));
+      const digests = await hasher.finish();
+      if (digests.sha256 !== file.sha256) problem('CHECKSUM_MISMATCH', `${name} does not match its SHA-256 in the manifest.`, name);
+      runDigests.set(name, digests.run);
     });
     progress.flush(done);
     for (const f of manifest.files) if (!seen.has(f.path)) problem('MISSING_ENTRY', `${f.path} is listed in the manifest but missing.`, f.path);
@@ -157,7 +159,7 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
       durationMs,
     };
   } finally {
-    await reader.close();
+    await Promise.all([reader.close(), hashes.close()]);
   }
 }
 

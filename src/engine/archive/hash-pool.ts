@@ -1,0 +1,82 @@
+import { Worker } from 'node:worker_threads';
+
+/** Chunks queued per file before update() waits: bounds memory when the worker falls behind. */
+const MAX_IN_FLIGHT = 8;
+
+const fromSource = import.meta.url.endsWith('.ts');
+const workerUrl = new URL(`./hash-worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
+// Module hooks (tsx) are not inherited by workers on Node 20: register them inside the worker first.
+const spawnWorker = () =>
+  fromSource
+    ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); });`, { eval: true })
+    : new Worker(workerUrl, { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } });
+
+export interface FileDigests {
+  /** SHA-256 of the whole content (hex). */
+  sha256: string;
+  /** SHA-256 over the concatenated block hashes (hex), to compare with manifest.blocks. */
+  run: string;
+}
+
+/**
+ * Main-thread side of hash-worker.ts: the same digests as BlockHasher, off
+ * the main thread. Chunks are copied to the worker (they are views into
+ * decompressed frames that the tar parser still reads).
+ */
+export class HashPool {
+  private readonly worker = spawnWorker();
+  private nextId = 1;
+  private readonly waiters = new Map<number, { acks: number; wake: (() => void) | null; done: ((d: FileDigests) => void) | null; fail: ((e: Error) => void) | null }>();
+  private crashed: Error | null = null;
+
+  constructor() {
+    this.worker.on('message', (msg: { type: string; id: number; sha256?: string; run?: string }) => {
+      const w = this.waiters.get(msg.id);
+      if (!w) return;
+      if (msg.type === 'ack') {
+        w.acks--;
+        w.wake?.();
+      } else if (msg.type === 'done') {
+        this.waiters.delete(msg.id);
+        w.done?.({ sha256: msg.sha256!, run: msg.run! });
+      }
+    });
+    this.worker.on('error', (error) => {
+      this.crashed = error;
+      for (const w of this.waiters.values()) {
+        w.wake?.();
+        w.fail?.(error);
+      }
+    });
+  }
+
+  begin(blockSize: number): { update(chunk: Buffer): Promise<void>; finish(): Promise<FileDigests> } {
+    const id = this.nextId++;
+    const state = { acks: 0, wake: null as (() => void) | null, done: null as ((d: FileDigests) => void) | null, fail: null as ((e: Error) => void) | null };
+    this.waiters.set(id, state);
+    this.worker.postMessage({ type: 'begin', id, blockSize });
+    return {
+      update: async (chunk: Buffer) => {
+        if (this.crashed) throw this.crashed;
+        this.worker.postMessage({ type: 'update', id, data: chunk });
+        state.acks++;
+        while (state.acks > MAX_IN_FLIGHT) {
+          await new Promise<void>((resolve) => (state.wake = resolve));
+          state.wake = null;
+          if (this.crashed) throw this.crashed;
+        }
+      },
+      finish: () =>
+        new Promise<FileDigests>((resolve, reject) => {
+          if (this.crashed) return reject(this.crashed);
+          state.done = resolve;
+          state.fail = reject;
+          this.worker.postMessage({ type: 'finish', id });
+        }),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
