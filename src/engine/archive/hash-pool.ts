@@ -19,7 +19,7 @@ export interface FileDigests {
 }
 
 /**
- * Main-thread side of hash-worker.ts: the same digests as BlockHasher, off
+ * Main-thread side of hash-worker.ts: whole-file and block digests, off
  * the main thread. Chunks are copied to the worker (they are views into
  * decompressed frames that the tar parser still reads).
  */
