@@ -1,15 +1,8 @@
-import { Worker } from 'node:worker_threads';
+import { spawnSiblingWorker } from '../proc/sibling.js';
 
 /** Chunks queued per file before update() waits: bounds memory when the worker falls behind. */
 const MAX_IN_FLIGHT = 8;
 
-const fromSource = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(`./hash-worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
-// Module hooks (tsx) are not inherited by workers on Node 20: register them inside the worker first.
-const spawnWorker = () =>
-  fromSource
-    ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); });`, { eval: true })
-    : new Worker(workerUrl, { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } });
 
 export interface FileDigests {
   /** SHA-256 of the whole content (hex). */
@@ -24,7 +17,7 @@ export interface FileDigests {
  * decompressed frames that the tar parser still reads).
  */
 export class HashPool {
-  private readonly worker = spawnWorker();
+  private readonly worker = spawnSiblingWorker(import.meta.url, 'hash-worker', { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 });
   private nextId = 1;
   private readonly waiters = new Map<number, { acks: number; wake: (() => void) | null; done: ((d: FileDigests) => void) | null; fail: ((e: Error) => void) | null }>();
   private crashed: Error | null = null;

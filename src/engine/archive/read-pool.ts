@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import { spawnSiblingWorker } from '../proc/sibling.js';
 import { fromFsError, throwIfAborted } from '../errors.js';
 
 const READ_SIZE = 1 << 20;
@@ -16,14 +16,6 @@ type Message =
   | { type: 'end'; id: number; sha256: string; bytesOnDisk: number }
   | { type: 'error'; id: number; code: string | null; message: string };
 
-/** The worker's module sits next to this one: .js once built, .ts when tests run the sources through tsx. */
-const fromSource = import.meta.url.endsWith('.ts');
-const workerUrl = new URL(`./read-worker${fromSource ? '.ts' : '.js'}`, import.meta.url);
-// Module hooks (tsx) are not inherited by workers on Node 20: register them inside the worker first.
-const spawnWorker = () =>
-  fromSource
-    ? new Worker(`import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(workerUrl.href)}); });`, { eval: true })
-    : new Worker(workerUrl, { resourceLimits: { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 } });
 
 /**
  * Main-thread side of read-worker.ts: streams a file as 1 MiB chunks that
@@ -31,7 +23,7 @@ const spawnWorker = () =>
  * pool.
  */
 export class ReadPool {
-  private readonly worker = spawnWorker();
+  private readonly worker = spawnSiblingWorker(import.meta.url, 'read-worker', { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 });
   private nextId = 1;
   private inbox: Message[] = [];
   private wake: (() => void) | null = null;

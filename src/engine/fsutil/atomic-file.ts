@@ -106,3 +106,11 @@ export function partialOwnerPid(name: string): number | null {
   const match = /\.(\d+)\.(?:[a-z]+\.)?partial$/.exec(name);
   return match ? Number(match[1]) : null;
 }
+
+/** Whether anything (file, directory, link) exists at `p`, without following a final link. */
+export function pathExists(p: string): Promise<boolean> {
+  return fs.lstat(p).then(
+    () => true,
+    () => false,
+  );
+}

@@ -1,6 +1,5 @@
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { AicoError } from '../errors.js';
+import { runSiblingChild } from '../proc/sibling.js';
 
 /** Where AICO keeps its secrets: the design's keyring.get_password("AICO", ...). */
 export const KEYRING_SERVICE = 'AICO';
@@ -8,8 +7,6 @@ export const MASTER_KEY_ACCOUNT = 'master_key';
 export const BACKUP_PASSWORD_ACCOUNT = 'backup_password';
 
 const DEFAULT_TIMEOUT_MS = 10_000;
-const fromSource = import.meta.url.endsWith('.ts');
-const childScript = fileURLToPath(new URL(`./keyring-child${fromSource ? '.ts' : '.js'}`, import.meta.url));
 
 const WAY_OUT =
   'Set AICO_MASTER_KEY (and a password source such as --password-file) for headless use, ' +
@@ -49,28 +46,17 @@ export class Keyring {
     return (await this.call({ op: 'delete', account })).deleted === true;
   }
 
-  /** Null when usable, else the error every call would throw. */
-  async problem(): Promise<AicoError | null> {
-    try {
-      await this.get(MASTER_KEY_ACCOUNT).then((v) => v?.fill(0));
-      return null;
-    } catch (error) {
-      if (error instanceof AicoError && error.code === 'KEYRING_UNAVAILABLE') return error;
-      throw error;
-    }
-  }
-
   private async call(req: { op: string; account: string; value?: string }): Promise<Record<string, unknown>> {
     if (this.unavailable) throw this.unavailable;
     if (this.store === 'secret-service' && !this.env.DBUS_SESSION_BUS_ADDRESS) {
       throw this.fail('no D-Bus session bus in this session (DBUS_SESSION_BUS_ADDRESS is not set), so no Secret Service');
     }
     const timeoutMs = Number(this.env.AICO_KEYRING_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
-    const reply = await runChild(JSON.stringify({ ...req, service: KEYRING_SERVICE, store: this.store }), this.env, timeoutMs);
-    if (reply === 'timeout') throw this.fail(`the keyring did not answer within ${timeoutMs / 1000} s`);
-    if (reply === null) throw this.fail('the keyring helper process failed');
-    if (reply.ok !== true) throw this.fail(explain(String(reply.message ?? ''), req.op));
-    return reply;
+    const result = await runSiblingChild(import.meta.url, 'keyring-child', { ...req, service: KEYRING_SERVICE, store: this.store }, { env: this.env, timeoutMs });
+    if ('timeout' in result) throw this.fail(`the keyring did not answer within ${timeoutMs / 1000} s`);
+    if ('crashed' in result) throw this.fail('the keyring helper process failed');
+    if (result.reply.ok !== true) throw this.fail(explain(String(result.reply.message ?? ''), req.op));
+    return result.reply;
   }
 
   private fail(reason: string): AicoError {
@@ -90,35 +76,6 @@ function explain(message: string, op: string): string {
   if (/AccessDenied|access platform storage/i.test(message)) return 'access to the credential store was denied';
   if (/dbus|socket/i.test(message)) return 'the D-Bus session bus cannot be reached';
   return 'the credential store reported an error';
-}
-
-function runChild(input: string, env: NodeJS.ProcessEnv, timeoutMs: number): Promise<Record<string, unknown> | 'timeout' | null> {
-  return new Promise((resolve) => {
-    const args = fromSource ? ['--import', 'tsx', childScript] : [childScript];
-    const child = spawn(process.execPath, args, { env, stdio: ['pipe', 'pipe', 'ignore'] });
-    let out = '';
-    let settled = false;
-    const done = (value: Record<string, unknown> | 'timeout' | null) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      resolve(value);
-    };
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      done('timeout');
-    }, timeoutMs);
-    child.stdout.on('data', (d) => (out += d));
-    child.on('error', () => done(null));
-    child.on('close', () => {
-      try {
-        done(JSON.parse(out) as Record<string, unknown>);
-      } catch {
-        done(null);
-      }
-    });
-    child.stdin.end(input);
-  });
 }
 
 /** The keyring of this process's session. */

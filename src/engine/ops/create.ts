@@ -12,7 +12,7 @@ import { scanSources } from '../sources/scan.js';
 import type { DatabaseAdapter } from '../sources/types.js';
 import { prepareCreateKeys } from './create-keys.js';
 import type { CodecName } from '../codec/types.js';
-import { archiveName, freeArchivePath } from '../archive/naming.js';
+import { freeArchivePath } from '../archive/naming.js';
 import { CHUNK_SIZE, FORMAT_VERSION, KEY_ENTRY, SEGMENT_SIZE } from '../archive/layout.js';
 import type { Metadata, SourceStats } from '../archive/metadata.js';
 import { writeArchive } from '../archive/writer.js';

@@ -5,7 +5,8 @@ import { readManifest } from '../archive/inspect.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
 import { AicoError, throwIfAborted } from '../errors.js';
 import { noopSink, type OperationContext } from '../events.js';
-import { PARTIAL_SUFFIX } from '../fsutil/atomic-file.js';
+import { PARTIAL_SUFFIX, pathExists } from '../fsutil/atomic-file.js';
+import { maybeCrash } from '../restore/fault.js';
 import { acquireDirLock } from '../fsutil/lock.js';
 import { openKeyFile } from '../keys/key-file.js';
 import { MASTER_KEY_ACCOUNT, systemKeyring, type Keyring } from '../keys/keyring.js';
@@ -54,8 +55,6 @@ export interface RestoreResult {
   durationMs: number;
 }
 
-const exists = (p: string) => fs.lstat(p).then(() => true, () => false);
-
 async function nonEmpty(dir: string): Promise<boolean> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   return names.some((n) => !n.startsWith('.aico-'));
@@ -69,7 +68,7 @@ async function mergeFiles(staging: string, target: string, root: string): Promis
   for (const e of await fs.readdir(base, { recursive: true, withFileTypes: true }).catch(() => [])) {
     if (!e.isFile()) continue;
     const rel = path.posix.join(root, path.relative(base, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
-    ((await exists(path.join(target, rel))) ? skip : add).push(rel);
+    ((await pathExists(path.join(target, rel))) ? skip : add).push(rel);
   }
   return { add, skip };
 }
@@ -87,7 +86,7 @@ export async function restore(opts: RestoreOptions, ctx: OperationContext = {}):
   } catch (error) {
     // Refused and failed restores are recorded too, where there is a target to record them in.
     const target = path.resolve(opts.target ?? opts.home);
-    if (!opts.dryRun && (await exists(target))) {
+    if (!opts.dryRun && (await pathExists(target))) {
       const units = opts.configOnly ? ['config'] : opts.databases ?? ['all'];
       await audit(target, { archive: { path: opts.path, id: '?' }, units: units.map((name) => ({ name })), mode: opts.merge ? 'merge' : 'replace' }, `failed: ${(error as AicoError)?.code ?? 'INTERNAL'}`).catch(() => {});
     }
@@ -194,7 +193,7 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
     const swapPaths: string[] = [];
     for (const unitName of wanted) {
       const unit = UNITS.find((u) => u.name === unitName)!;
-      const present = (await Promise.all(unit.homePaths.map((p) => exists(path.join(target, p))))).some(Boolean);
+      const present = (await Promise.all(unit.homePaths.map((p) => pathExists(path.join(target, p))))).some(Boolean);
       const size = staged.units[unitName] ?? { files: 0, bytes: 0 };
       const validation = validations.find((v) => v.unit === unitName) ?? null;
       if (opts.merge && present) {
@@ -289,11 +288,6 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
     await fs.rm(staging, { recursive: true, force: true });
     await lock.release();
   }
-}
-
-/** Test hook: SIGKILL this process at a named point, to prove crash safety (AICO_FAULT). */
-function maybeCrash(point: string): void {
-  if (process.env.AICO_FAULT === point) process.kill(process.pid, 'SIGKILL');
 }
 
 async function refuseIfInUse(target: string): Promise<void> {

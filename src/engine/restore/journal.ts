@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { syncDir } from '../fsutil/atomic-file.js';
+import { pathExists, syncDir } from '../fsutil/atomic-file.js';
+import { maybeCrash } from './fault.js';
 
 /**
  * Swaps staged units into the target as one transaction. Before the first
@@ -26,13 +27,6 @@ interface Journal {
   old: string;
   staging: string;
   entries: JournalEntry[];
-}
-
-const exists = (p: string) => fs.lstat(p).then(() => true, () => false);
-
-/** Test hook: SIGKILL this process at a named point, to prove crash safety (AICO_FAULT=swap:N). */
-function maybeCrash(point: string): void {
-  if (process.env.AICO_FAULT === point) process.kill(process.pid, 'SIGKILL');
 }
 
 /** Replaces the journal atomically (write, fsync, rename over), so a crash leaves the old state or the new one. */
@@ -69,8 +63,8 @@ export async function swapIn(opts: SwapOptions): Promise<SwapResult> {
   const oldDir = `.aico-restore.${process.pid}.old`;
   const entries: JournalEntry[] = [];
   for (const p of opts.paths) {
-    const existed = await exists(path.join(opts.target, p));
-    const staged = await exists(path.join(opts.staging, p));
+    const existed = await pathExists(path.join(opts.target, p));
+    const staged = await pathExists(path.join(opts.staging, p));
     if (existed || staged) entries.push({ path: p, existed, staged });
   }
   const journal: Journal = { pid: process.pid, state: 'swapping', old: oldDir, staging: path.relative(opts.target, opts.staging), entries };
@@ -114,7 +108,7 @@ async function rollBack(target: string, journal: Journal): Promise<void> {
   for (const e of [...journal.entries].reverse()) {
     const live = path.join(target, e.path);
     const aside = path.join(target, journal.old, e.path);
-    if (await exists(aside)) {
+    if (await pathExists(aside)) {
       await fs.rm(live, { recursive: true, force: true });
       await fs.rename(aside, live);
     } else if (!e.existed) {

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { ChromaClient, type Metadata } from 'chromadb';
 import { startChroma } from '../sources/chroma-server.js';
 import { Prng } from './prng.js';
+import { sentence, WORDS } from './words.js';
 
 export interface SeedChromaOptions {
   seed: number;
@@ -22,23 +23,12 @@ const BATCH = 256;
 
 const USERS = ['user-ana', 'user-ben', 'user-chloe'];
 const CATEGORIES = ['family', 'preference', 'health', 'work', 'hobby', 'routine'];
-const WORDS = (
-  'remember yesterday morning walk garden coffee sister birthday plan music dinner felt happy tired ' +
-  'worried excited book chapter started finished learning spanish guitar practice work meeting project ' +
-  'deadline friend called weekend trip mountains rain sunny cat dog vet appointment doctor better sleep ' +
-  'dream recipe pasta soup bread favourite song'
-).split(' ');
 const FACTS = [
   (r: Prng) => `Has a ${r.pick(['sister', 'brother', 'cousin', 'daughter'])} who loves ${r.pick(WORDS)}.`,
   (r: Prng) => `Prefers ${r.pick(['tea', 'coffee', 'cocoa'])} in the ${r.pick(['morning', 'evening'])}.`,
   (r: Prng) => `Is learning ${r.pick(['spanish', 'guitar', 'piano', 'pottery'])} on ${r.pick(['weekends', 'weekday evenings'])}.`,
   (r: Prng) => `Feels ${r.pick(['tired', 'calm', 'anxious', 'energetic'])} after ${r.pick(['meetings', 'long walks', 'late dinners'])}.`,
 ];
-
-function sentence(rng: Prng): string {
-  const words = Array.from({ length: 6 + rng.int(12) }, () => rng.pick(WORDS));
-  return `${words[0]!.charAt(0).toUpperCase()}${words.join(' ').slice(1)}.`;
-}
 
 /** A unit vector, so cosine and l2 searches both behave as with a real model. */
 function embedding(rng: Prng): number[] {

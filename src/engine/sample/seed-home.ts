@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { deriveLibsqlKey } from '../keys/master-key.js';
 import { Prng } from './prng.js';
+import { sentence } from './words.js';
 
 export interface SampleOptions {
   home: string;
@@ -23,18 +24,6 @@ export interface SampleResult {
   databases: Record<string, Record<string, unknown>>;
 }
 
-const WORDS = (
-  'the a remember you said yesterday morning walk garden coffee sister birthday plan music dinner ' +
-  'felt happy tired worried excited book chapter started finished learn spanish guitar practice ' +
-  'work meeting project deadline friend called weekend trip mountains rain sunny cat dog vet'
-).split(' ');
-
-export function sentence(rng: Prng, min = 6, spread = 14): string {
-  const n = min + rng.int(spread);
-  const words: string[] = [];
-  for (let i = 0; i < n; i++) words.push(rng.pick(WORDS));
-  return `${words.join(' ')}.`;
-}
 
 export const SAMPLE_MARKER = '.aico-sample';
 

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Prng } from './prng.js';
+import { sentence } from './words.js';
 
 export interface SeedOptions {
   home: string;
@@ -15,21 +16,8 @@ export interface SeedResult {
   files: number;
 }
 
-const WORDS = (
-  'the a remember you said yesterday morning walk garden coffee sister birthday plan music dinner ' +
-  'felt happy tired worried excited book chapter started finished learn spanish guitar practice ' +
-  'work meeting project deadline friend called weekend trip mountains rain sunny cat dog vet ' +
-  'appointment doctor feeling better sleep dream recipe pasta soup bread bake favourite song'
-).split(' ');
 
 const CHUNK = 1 << 20;
-
-function sentence(rng: Prng): string {
-  const n = 6 + rng.int(14);
-  const words: string[] = [];
-  for (let i = 0; i < n; i++) words.push(rng.pick(WORDS));
-  return `${words.join(' ')}.`;
-}
 
 /** Writes `size` bytes produced 1 MiB at a time, so seeding 1 GB stays small in memory. */
 async function writeGenerated(file: string, size: number, fill: (buf: Buffer, offset: number) => void): Promise<number> {

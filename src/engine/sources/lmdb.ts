@@ -1,33 +1,12 @@
-import { spawn } from 'node:child_process';
 import { copyFileSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { AicoError } from '../errors.js';
+import { runSiblingChild } from '../proc/sibling.js';
 import type { DatabaseAdapter, SnapshotContext, SourceSnapshot, ValidationResult } from './types.js';
-
-const fromSource = import.meta.url.endsWith('.ts');
-const child = fileURLToPath(new URL(`./lmdb-child${fromSource ? '.ts' : '.js'}`, import.meta.url));
 
 /** Key of an encrypted working-memory env ($AICO_LMDB_KEY); AICO's LMDB is plain by default. */
 export function lmdbKey(env: NodeJS.ProcessEnv = process.env): string | null {
   return env.AICO_LMDB_KEY || null;
-}
-
-function runChild(location: string, key: string | null): Promise<Record<string, unknown> | { crashed: string }> {
-  return new Promise((resolve) => {
-    const args = fromSource ? ['--import', 'tsx', child] : [child];
-    const proc = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'ignore'] });
-    let out = '';
-    proc.stdout.on('data', (d) => (out += d));
-    proc.on('close', (code, signal) => {
-      try {
-        resolve(JSON.parse(out) as Record<string, unknown>);
-      } catch {
-        resolve({ crashed: signal ?? `exit code ${code}` });
-      }
-    });
-    proc.stdin.end(JSON.stringify({ path: location, key }));
-  });
 }
 
 /**
@@ -87,11 +66,13 @@ export const lmdbAdapter: DatabaseAdapter = {
 
   async validate(location): Promise<ValidationResult> {
     const hadLock = await fs.stat(path.join(location, 'lock.mdb')).then(() => true, () => false);
-    const reply = await runChild(location, lmdbKey());
+    const result = await runSiblingChild(import.meta.url, 'lmdb-child', { path: location, key: lmdbKey() });
     if (!hadLock) await fs.rm(path.join(location, 'lock.mdb'), { force: true });
-    if ('crashed' in reply) {
-      return { ok: false, counts: {}, problems: [`LMDB crashed reading data.mdb (${reply.crashed}): the file is damaged, or encrypted and AICO_LMDB_KEY is missing or wrong`] };
+    if (!('reply' in result)) {
+      const how = 'crashed' in result ? result.crashed : 'timeout';
+      return { ok: false, counts: {}, problems: [`LMDB crashed reading data.mdb (${how}): the file is damaged, or encrypted and AICO_LMDB_KEY is missing or wrong`] };
     }
+    const reply = result.reply;
     if (reply.error) return { ok: false, counts: {}, problems: [`data.mdb: ${String(reply.error)}`] };
     if (!reply.ok) return { ok: false, counts: { entries: Number(reply.entries) }, problems: [`data.mdb: ${reply.entries} entries readable, ${reply.stated} recorded`] };
     return { ok: true, counts: { entries: Number(reply.entries) }, problems: [] };
