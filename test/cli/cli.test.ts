@@ -72,6 +72,15 @@ describe('aico backup CLI', () => {
     assert.deepEqual(await fs.readdir(empty).catch(() => []), []);
   });
 
+  test('a home with no AICO data: exit 5 before any password is used or any directory is made', async () => {
+    const out2 = path.join(dir, 'never-made');
+    const r = await runCli(['--home', path.join(dir, 'no-such-home'), '--json', 'backup', 'create', '--output', out2], { env: PW });
+    assert.equal(r.code, 5);
+    assert.equal(r.json.error.code, 'NOT_FOUND');
+    assert.doesNotMatch(r.stderr, /keyring/, 'no keyring lookup for nothing');
+    await assert.rejects(fs.stat(out2));
+  });
+
   test('usage errors exit 2, also under --json', async () => {
     const r = await runCli(['backup', 'create', '--compression', 'brotli', '--json']);
     assert.equal(r.code, 2);

@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Keyring } from '../keys/keyring.js';
 import type { MasterKeySource } from '../keys/master-key.js';
-import { PARTIAL_SUFFIX } from '../fsutil/atomic-file.js';
+import { PARTIAL_SUFFIX, pathExists } from '../fsutil/atomic-file.js';
 import { DATABASE_ADAPTERS } from '../sources/adapters.js';
 import { snapshotSources } from '../sources/snapshot.js';
 import { scanSources } from '../sources/scan.js';
@@ -97,6 +97,9 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
 
   const defs = selectSources(opts.include, opts.exclude);
   if (defs.length === 0) throw new AicoError('USAGE', 'Nothing selected: --include and --exclude leave no source.');
+  // Before asking for a password or creating the output directory: is there anything to back up at all?
+  const present = await Promise.all(defs.flatMap((d) => d.homePaths.map((p) => pathExists(path.join(opts.home, p)))));
+  if (!present.some(Boolean)) throw noData(opts.home);
   const password = opts.encrypt ? await requirePassword(opts.password) : null;
   let staging: string | null = null;
   try {
@@ -131,11 +134,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
       });
       for (const name of scan.missing) warn('SOURCE_MISSING', `No ${name} data in ${opts.home}; skipped.`);
       for (const s of scan.skipped) warn('FILE_SKIPPED', `Skipped ${s.path} (${s.reason}).`);
-      if (scan.sources.length === 0) {
-        throw new AicoError('NOT_FOUND', `No AICO data found in ${opts.home}.`, {
-          hint: 'Point --home (or $AICO_HOME) at the AICO data directory, or seed a sample with "aico demo seed".',
-        });
-      }
+      if (scan.sources.length === 0) throw noData(opts.home);
       const files = scan.sources.flatMap((s) => s.files);
       const totalBytes = files.reduce((sum, f) => sum + f.size, 0);
       for (const s of scan.sources) emit({ type: 'item', source: s.name, path: s.stats.archive_path, bytes: s.stats.size_bytes });
@@ -202,6 +201,12 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
   } finally {
     password?.fill(0);
   }
+}
+
+function noData(home: string): AicoError {
+  return new AicoError('NOT_FOUND', `No AICO data found in ${home}.`, {
+    hint: 'Point --home (or $AICO_HOME) at the AICO data directory, or seed a sample with "aico demo seed".',
+  });
 }
 
 async function requirePassword(provider: CreateOptions['password']): Promise<Buffer> {
