@@ -75,6 +75,9 @@ export class TarOut {
     const entry = await new Promise<NodeJS.WritableStream & { write(b: Buffer): boolean; end(): void }>((resolve) => {
       done = new Promise<void>((ok, fail) => {
         const e = this.pack.entry({ ...header, type: 'file' }, (err) => (err ? fail(err) : ok()));
+        // When the pack is destroyed mid-entry (cancel, read error) the entry stream emits 'error';
+        // the callback above already reports it, and an unheard 'error' event would crash the process.
+        e.on('error', () => {});
         resolve(e as never);
       });
     });
