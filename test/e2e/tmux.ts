@@ -67,6 +67,11 @@ export class TmuxSession {
     await this.tmux(['send-keys', '-t', this.name, '-l', text]);
   }
 
+  /** Literal text and Enter in one tmux command, so they reach the program in one read (a paste, SSH). */
+  async typeEnter(text: string): Promise<void> {
+    await this.tmux(['send-keys', '-t', this.name, '-l', text, ';', 'send-keys', '-t', this.name, 'Enter']);
+  }
+
   /**
    * The pane's process: dead or not, and once tmux has reaped it, its exit
    * status or the signal that ended it. (tmux marks the pane dead when the

@@ -204,6 +204,28 @@ describe('TUI in a real terminal (tmux, 80x24)', { skip: tmuxMissing && 'tmux is
       await s.waitForScreen(`Backups in ${other} (1)`, 3_000);
     });
 
+    test('a password and its Enter in one read (a paste, SSH) open the backup', async () => {
+      const s = await atPasswordPrompt();
+      await s.typeEnter(PASSWORD);
+      await checklistShown(s);
+    });
+
+    test('the create prompts take a password and its Enter in one read, twice', async () => {
+      const s = new TmuxSession();
+      sessions.push(s);
+      const out = path.join(dir, 'backups-paste');
+      await startTui(s, out);
+      await s.waitForScreen('No backups yet.', 15_000);
+      await s.keys('c');
+      await s.waitForScreen(/^\s+\[x\] libsql /m);
+      await s.keys('Enter');
+      await s.waitForScreen(/^Password:/m);
+      await s.typeEnter(PASSWORD);
+      await s.waitForScreen(/^Repeat:/m);
+      await s.typeEnter(PASSWORD);
+      await s.waitForScreen(/Saved \S+aico-backup-\S+\.enc/, 60_000);
+    });
+
     test(
       'Down and Space arriving in one read tick the row the cursor moved to',
       async () => {
