@@ -3,7 +3,9 @@ import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { AicoError, cancelledError } from '../errors.js';
+import { reapLeftovers, recordServer } from './chroma-leftovers.js';
 
 export interface ChromaServer {
   url: string;
@@ -23,10 +25,13 @@ const OUTPUT_TAIL = 8 * 1024;
 const KILL_AFTER_MS = 5_000;
 const PORT_ATTEMPTS = 4;
 
-/** Servers still running, killed when this process exits so a crash never leaves one behind. */
-const live = new Set<ChildProcess>();
+/** Servers still running (with the function that forgets their record), killed when this process exits. */
+const live = new Map<ChildProcess, () => void>();
 process.on('exit', () => {
-  for (const child of live) child.kill('SIGKILL');
+  for (const [child, forget] of live) {
+    child.kill('SIGKILL');
+    forget();
+  }
 });
 
 let cliPath: string | undefined;
@@ -114,7 +119,25 @@ async function kill(child: ChildProcess): Promise<void> {
       await waitExit(child, KILL_AFTER_MS);
     }
   }
+  live.get(child)?.();
   live.delete(child);
+}
+
+/**
+ * The server runs under chroma-child, which kills it when its stdin (this
+ * pipe) closes, i.e. when this process dies, however it dies. It listens on
+ * loopback without authentication (the Chroma 1.x server has neither Unix
+ * sockets nor auth), so only for as long as a validation takes, on a 0700
+ * throwaway copy.
+ */
+export function spawnChromaProcess(persistDir: string, port: number): ChildProcess {
+  const fromSource = import.meta.url.endsWith('.ts');
+  const script = fileURLToPath(new URL(`./chroma-child.${fromSource ? 'ts' : 'js'}`, import.meta.url));
+  return spawn(process.execPath, [...(fromSource ? ['--import', 'tsx'] : []), script, chromaCli(), 'run', '--path', persistDir, '--host', HOST, '--port', String(port)], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+    // No backtrace: nobody reads it, symbolizing it makes a failing start seconds slower, and it would push the panic message out of the tail.
+    env: { ...process.env, ANONYMIZED_TELEMETRY: 'False', NO_COLOR: '1', RUST_BACKTRACE: '0' },
+  });
 }
 
 type Attempt = { server: ChromaServer } | { portTaken: true };
@@ -122,12 +145,10 @@ type Attempt = { server: ChromaServer } | { portTaken: true };
 async function attempt(persistDir: string, port: number, opts: StartChromaOptions): Promise<Attempt> {
   const url = `http://${HOST}:${port}`;
   const output = new Tail(OUTPUT_TAIL);
-  const child = spawn(process.execPath, [chromaCli(), 'run', '--path', persistDir, '--host', HOST, '--port', String(port)], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    // No backtrace: nobody reads it, symbolizing it makes a failing start seconds slower, and it would push the panic message out of the tail.
-    env: { ...process.env, ANONYMIZED_TELEMETRY: 'False', NO_COLOR: '1', RUST_BACKTRACE: '0' },
-  });
-  live.add(child);
+  const child = spawnChromaProcess(persistDir, port);
+  live.set(child, child.pid === undefined ? () => {} : recordServer(child.pid, persistDir));
+  // The pipe only signals our death; writing to it after the server died must not throw.
+  child.stdin!.on('error', () => {});
   child.stdout!.on('data', (d) => output.push(d));
   child.stderr!.on('data', (d) => output.push(d));
   let spawnError: Error | undefined;
@@ -183,6 +204,7 @@ async function attempt(persistDir: string, port: number, opts: StartChromaOption
  * The caller must call stop(); an aborted signal stops it too.
  */
 export async function startChroma(persistDir: string, opts: StartChromaOptions = {}): Promise<ChromaServer> {
+  await reapLeftovers();
   for (let i = 0; i < PORT_ATTEMPTS; i++) {
     const result = await attempt(path.resolve(persistDir), await freePort(), opts);
     if ('server' in result) return result.server;
