@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { TOOL_VERSION } from '../engine/index.js';
+import { SOURCE_NAMES, TOOL_VERSION } from '../engine/index.js';
 import type { GlobalFlags, RunContext } from './context.js';
 import { runCreate } from './commands/create.js';
 import { runInfo, runList, runVerify } from './commands/inspect.js';
@@ -23,6 +23,9 @@ Exit codes:
   11   a database is in use (AICO running): stop it, or see --allow-live / --force
   12   a database does not open or validate with its engine (often: its master key is missing)
   130  cancelled (Ctrl-C); 143 on SIGTERM`;
+
+/** One list for every option that takes source names (the engine's own table, aliases included). */
+const SOURCE_LIST = `comma-separated: ${SOURCE_NAMES.join(', ')}`;
 
 const passwordOptions = (cmd: Command) =>
   cmd
@@ -59,8 +62,8 @@ Terminal UI: run "aico" (or "aico backup") on a terminal with no command; it tak
       .option('--no-compress', 'do not compress (same as --compression none)')
       .addOption(new Option('--compression <alg>', 'compression algorithm').choices(['zstd', 'gzip', 'lz4', 'none']))
       .option('--compression-level <n>', 'compression level 1 (fast) .. 9 (small)')
-      .option('--include <list>', 'only these sources (comma-separated: libsql,chromadb,lmdb,rocksdb,config,models,cache,temp)')
-      .option('--exclude <list>', 'leave out these sources')
+      .option('--include <list>', `only these sources (${SOURCE_LIST})`)
+      .option('--exclude <list>', `leave out these sources (${SOURCE_LIST})`)
       .option('--allow-live', 'copy a database that is in use anyway (Chroma, RocksDB); marked inconsistent'),
   ).action(async (flags, cmd: Command) => {
     // Commander reports --no-encrypt as encrypt=false and defaults it to true; only an explicit flag overrides the config.
@@ -82,7 +85,7 @@ Terminal UI: run "aico" (or "aico backup") on a terminal with no command; it tak
       .description('restore a backup: verified, staged, validated with each database engine, swapped in with rollback')
       .argument('<file>')
       .option('--target <dir>', 'restore into another directory (empty or new) instead of the AICO home')
-      .option('--database <list>', 'only these (comma-separated: libsql, semantic, working, config, models, cache, temp)')
+      .option('--database <list>', `only these sources (${SOURCE_LIST})`)
       .option('--config-only', 'only the configuration')
       .option('--dry-run', 'verify and validate everything, print what would change, change nothing')
       .option('--force', 'restore even if AICO seems to be running, over a non-empty --target, replacing a different master key')
@@ -135,7 +138,7 @@ Terminal UI: run "aico" (or "aico backup") on a terminal with no command; it tak
     .description('build a sample AICO home with real databases (libSQL, Chroma, LMDB or RocksDB) and config')
     .option('--size <mb>', 'approximate size in MiB', '32')
     .option('--working <kind>', 'working memory store: lmdb or rocksdb', 'lmdb')
-    .option('--files', 'write a mixed tree of plain files instead (data/models, data/cache; for benchmarks)')
+    .option('--files', 'write a mixed tree of plain files instead (models/, cache/; for benchmarks)')
     .option('--seed <n>', 'random seed (same seed, same home)', '42')
     .option('--if-missing', 'do nothing if the home already holds data')
     .action(async (flags, cmd: Command) => run((ctx) => runSeed(ctx, flags), globals(cmd)));
