@@ -65,8 +65,8 @@ export async function treeHashes(dir: string): Promise<Record<string, string>> {
 
 /** Where a seedFiles() home's files go in an archive (include models, cache, config). */
 export const FILES_LAYOUT: [string, string][] = [
-  ['data/models/', 'extras/models/'],
-  ['data/cache/', 'extras/cache/'],
+  ['models/', 'extras/models/'],
+  ['cache/', 'extras/cache/'],
   ['config/', 'config/'],
 ];
 

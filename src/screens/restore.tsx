@@ -1,7 +1,7 @@
 import { Box, Text, useInput } from 'ink';
 import Spinner from 'ink-spinner';
 import React, { useEffect, useState } from 'react';
-import type { BackupEntry, InfoResult, RestoreResult } from '../engine/index.js';
+import { unitOf as engineUnitOf, type BackupEntry, type InfoResult, type RestoreResult } from '../engine/index.js';
 import { Checklist, type CheckItem } from '../ui/components/checklist.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
@@ -13,8 +13,6 @@ import { PasswordGate } from '../ui/password-gate.js';
 import { useBackKeys } from '../ui/use-back.js';
 import { useOperation } from '../ui/use-operation.js';
 
-/** Archive sources (metadata names) -> restore units. */
-const UNIT_OF: Record<string, string> = { libsql: 'libsql', chromadb: 'chromadb', lmdb: 'working', rocksdb: 'working', config: 'config', models: 'models', cache: 'cache', temp: 'temp' };
 
 type Step = 'select' | 'target' | 'preview' | 'confirm' | 'run';
 
@@ -45,8 +43,8 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
   useEffect(() => {
     void meta.run((ctx) => engine.info({ path, password }, ctx)).then((r) => {
       if (!r) return;
-      const units = [...new Set(Object.keys(r.metadata.databases).map((n) => UNIT_OF[n] ?? n))];
-      setItems(units.map((u) => ({ id: u, label: u, detail: formatBytes(Object.entries(r.metadata.databases).filter(([n]) => (UNIT_OF[n] ?? n) === u).reduce((a, [, s]) => a + s.size_bytes, 0)), checked: true })));
+      const units = [...new Set(Object.keys(r.metadata.databases).map((n) => engineUnitOf(n)))];
+      setItems(units.map((u) => ({ id: u, label: u, detail: formatBytes(Object.entries(r.metadata.databases).filter(([n]) => (engineUnitOf(n)) === u).reduce((a, [, s]) => a + s.size_bytes, 0)), checked: true })));
     });
   }, [path]);
   if (meta.state.error?.code === 'WRONG_PASSWORD') passwords.delete(path);

@@ -29,7 +29,7 @@ export async function runSeed(ctx: RunContext, flags: SeedFlags): Promise<void> 
   if (flags.working && flags.working !== 'lmdb' && flags.working !== 'rocksdb') throw new AicoError('USAGE', '--working must be lmdb or rocksdb.');
   if (flags.files) {
     const r = await seedFiles({ home: ctx.home, sizeMb, seed });
-    ctx.out.result({ home: r.home, seeded: true, bytes: r.bytes, files: r.files, master_key: null }, () => `Mixed sample files in ${r.home} (data/models, data/cache, config): ${r.files} files, ${formatBytes(r.bytes)}.`);
+    ctx.out.result({ home: r.home, seeded: true, bytes: r.bytes, files: r.files, master_key: null }, () => `Mixed sample files in ${r.home} (models/, cache/, config/): ${r.files} files, ${formatBytes(r.bytes)}.`);
     return;
   }
   ctx.out.event({ type: 'phase', phase: 'scan', message: `Building a sample AICO home in ${ctx.home} with libSQL, Chroma and ${flags.working ?? 'lmdb'}` });

@@ -35,6 +35,10 @@ export interface SourceStats {
   snapshot_ms?: number;
   /** libSQL (and an encrypted LMDB): how long other writers were blocked while the copy was taken. */
   writer_block_ms?: number;
+  /** libSQL: how long its read snapshot was held open. */
+  read_snapshot_ms?: number;
+  /** libSQL: PBKDF2 iterations its key was derived with from the master key (AICO's setting at backup time). */
+  kdf_iterations?: number;
 }
 
 /** One file in manifest.json. Hashes are inside the encryption when the archive is encrypted. */

@@ -23,6 +23,12 @@ export class TarOut {
   private readonly pack = tar.pack();
   private readonly pump: Promise<void>;
   private held: Buffer = Buffer.alloc(0);
+  /**
+   * Why the sink stopped taking bytes (a full disk, say). Leaving the pump
+   * destroys the pack, which fails the entry being written with a bare "tar
+   * entry destroyed"; callers get this error instead.
+   */
+  private sinkError: Error | undefined;
 
   constructor(
     private readonly sink: ByteSink,
@@ -36,7 +42,13 @@ export class TarOut {
 
   private async run(): Promise<void> {
     for await (const chunk of this.pack as AsyncIterable<Buffer>) {
-      await this.forward(chunk);
+      try {
+        await this.forward(chunk);
+      } catch (error) {
+        // Recorded before the loop exits and destroys the pack.
+        this.sinkError ??= error as Error;
+        throw error;
+      }
       this.release?.(chunk);
     }
   }
@@ -65,7 +77,7 @@ export class TarOut {
 
   async addBuffer(header: TarEntryHeader, data: Buffer): Promise<void> {
     await new Promise<void>((resolve, reject) => {
-      this.pack.entry({ ...header, type: 'file' }, data, (err) => (err ? reject(err) : resolve()));
+      this.pack.entry({ ...header, type: 'file' }, data, (err) => (err ? reject(this.sinkError ?? err) : resolve()));
     });
   }
 
@@ -74,7 +86,7 @@ export class TarOut {
     let done!: Promise<void>;
     const entry = await new Promise<NodeJS.WritableStream & { write(b: Buffer): boolean; end(): void }>((resolve) => {
       done = new Promise<void>((ok, fail) => {
-        const e = this.pack.entry({ ...header, type: 'file' }, (err) => (err ? fail(err) : ok()));
+        const e = this.pack.entry({ ...header, type: 'file' }, (err) => (err ? fail(this.sinkError ?? err) : ok()));
         // When the pack is destroyed mid-entry (cancel, read error) the entry stream emits 'error';
         // the callback above already reports it, and an unheard 'error' event would crash the process.
         e.on('error', () => {});

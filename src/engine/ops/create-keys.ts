@@ -1,8 +1,7 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { sealKeyFile } from '../keys/key-file.js';
 import { KEYRING_SERVICE, MASTER_KEY_ACCOUNT, type Keyring } from '../keys/keyring.js';
-import { deriveLibsqlKey, resolveMasterKey, type MasterKeySource } from '../keys/master-key.js';
+import { explicitLibsqlKey, libsqlKeyFor } from '../keys/libsql-key.js';
+import { resolveMasterKey, type MasterKeySource } from '../keys/master-key.js';
 
 export interface CreateKeys {
   /** encryption_key.enc for the archive, when encrypting and a master key exists. */
@@ -10,6 +9,8 @@ export interface CreateKeys {
   masterKey: { source: MasterKeySource; included: boolean };
   /** The key the libSQL database opens with (hex), or null. */
   libsqlKey: string | null;
+  /** PBKDF2 iterations that key was derived with (null when given as AICO_LIBSQL_KEY or absent). */
+  libsqlIterations: number | null;
 }
 
 export interface CreateKeysOptions {
@@ -24,15 +25,15 @@ export interface CreateKeysOptions {
 
 /**
  * The keys a backup needs: the master key (sealed into the archive when it
- * is encrypted) and the libSQL key derived from it. $AICO_LIBSQL_KEY, when
- * set, is used as the libSQL key as it is. The master key is only looked up
+ * is encrypted) and the libSQL key derived from it as AICO derives it
+ * (keys/libsql-key.ts). $AICO_LIBSQL_KEY, when set, is the raw libSQL key. The master key is only looked up
  * when something needs it, and zeroed as soon as it is used.
  */
 export async function prepareCreateKeys(opts: CreateKeysOptions): Promise<CreateKeys> {
   const env = opts.env ?? process.env;
-  const explicitLibsql = env.AICO_LIBSQL_KEY || null;
+  const explicitLibsql = explicitLibsqlKey(env);
   const needMaster = opts.password !== null || (opts.wantsLibsql && !explicitLibsql);
-  const keys: CreateKeys = { keyEntry: null, masterKey: { source: 'none', included: false }, libsqlKey: explicitLibsql };
+  const keys: CreateKeys = { keyEntry: null, masterKey: { source: 'none', included: false }, libsqlKey: explicitLibsql, libsqlIterations: null };
   if (!needMaster) {
     if (opts.wantsLibsql) notIncluded(opts);
     return keys;
@@ -41,9 +42,10 @@ export async function prepareCreateKeys(opts: CreateKeysOptions): Promise<Create
   keys.masterKey.source = resolved.source;
   try {
     if (resolved.key && opts.wantsLibsql && !explicitLibsql) {
-      const salt = await fs.readFile(path.join(opts.home, 'data', 'aico.db.salt')).catch(() => null);
-      if (salt) keys.libsqlKey = deriveLibsqlKey(resolved.key, salt);
-      else opts.warn('SALT_MISSING', `${path.join(opts.home, 'data', 'aico.db.salt')} is missing; the libSQL key cannot be derived.`);
+      const derived = await libsqlKeyFor(opts.home, resolved.key, { env });
+      keys.libsqlKey = derived.key;
+      keys.libsqlIterations = derived.iterations;
+      if (derived.problem) opts.warn('SALT_MISSING', `${derived.problem}; the libSQL key cannot be derived.`);
     }
     if (opts.password && resolved.key) {
       keys.keyEntry = await sealKeyFile(resolved.key, opts.password, { service: KEYRING_SERVICE, account: MASTER_KEY_ACCOUNT, iterations: opts.kdfIterations });

@@ -22,6 +22,7 @@ import { noopSink, throttledProgress, type OperationContext } from '../events.js
 import { acquireDirLock } from '../fsutil/lock.js';
 import { ensurePrivateDir } from '../fsutil/atomic-file.js';
 import { selectSources } from '../sources/catalog.js';
+import { LIBSQL_HOME } from '../home/layout.js';
 import { TOOL_VERSION } from '../version.js';
 
 export interface CreateOptions {
@@ -106,7 +107,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
     const keys = await prepareCreateKeys({
       home: opts.home,
       password,
-      wantsLibsql: !opts.rawCopy && defs.some((d) => d.name === 'libsql') && (await fs.stat(path.join(opts.home, 'data', 'aico.db')).then(() => true, () => false)),
+      wantsLibsql: !opts.rawCopy && defs.some((d) => d.name === 'libsql') && (await pathExists(path.join(opts.home, LIBSQL_HOME))),
       keyring: opts.keyring,
       env: opts.env,
       kdfIterations: opts.kdfIterations,
@@ -143,6 +144,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
       const archivePath = await freeArchivePath(opts.outputDir, created, codec.extension, opts.encrypt, opts.label);
       const iterations = opts.kdfIterations ?? MIN_PBKDF2_ITERATIONS;
       const databases = Object.fromEntries(scan.sources.map((s) => [s.name, s.stats]));
+      if (databases.libsql && keys.libsqlIterations) databases.libsql.kdf_iterations = keys.libsqlIterations;
       const metadata: Metadata = {
         backup_version: FORMAT_VERSION,
         tool: { name: 'aico-backup', version: TOOL_VERSION },

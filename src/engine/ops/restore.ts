@@ -10,7 +10,9 @@ import { maybeCrash } from '../restore/fault.js';
 import { acquireDirLock } from '../fsutil/lock.js';
 import { openKeyFile } from '../keys/key-file.js';
 import { MASTER_KEY_ACCOUNT, systemKeyring, type Keyring } from '../keys/keyring.js';
-import { deriveLibsqlKey, resolveMasterKey } from '../keys/master-key.js';
+import { resolveMasterKey } from '../keys/master-key.js';
+import { libsqlKeyFor } from '../keys/libsql-key.js';
+import { aicoConfigDir } from '../home/aico-config.js';
 import { processesHolding } from '../sources/in-use.js';
 import { recoverInterrupted, swapIn } from '../restore/journal.js';
 import { UNITS, unitsFor } from '../restore/layout.js';
@@ -178,12 +180,16 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
       keySource = resolved.source;
     }
     const masterKey = archiveKey ?? localKey;
-    const env = opts.env ?? process.env;
-    let libsqlKey: string | null = env.AICO_LIBSQL_KEY || null;
-    if (!libsqlKey && masterKey && selected.has('libsql')) {
-      const salt = await fs.readFile(path.join(staging, 'data', 'aico.db.salt')).catch(() => null);
-      if (salt) libsqlKey = deriveLibsqlKey(masterKey, salt);
-    }
+    // Derived once, with the iterations recorded at backup time (else the backup's own AICO config, else the target's).
+    const libsqlKey = selected.has('libsql')
+      ? (
+          await libsqlKeyFor(staging, masterKey, {
+            env: opts.env ?? process.env,
+            iterations: staged.metadata.databases.libsql?.kdf_iterations,
+            configDir: (await pathExists(path.join(staging, 'config'))) ? path.join(staging, 'config') : aicoConfigDir(target, opts.env ?? process.env),
+          })
+        ).key
+      : null;
 
     emit({ type: 'phase', phase: 'validate', message: 'Opening every restored database with its engine' });
     const validations = await validateStaged(staging, wanted, staged.metadata, libsqlKey, undefined, ctx.signal);

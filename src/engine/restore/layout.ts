@@ -1,4 +1,5 @@
 import { AicoError } from '../errors.js';
+import { HOME_LAYOUT, ownedPaths } from '../home/layout.js';
 import { canonicalSource } from '../sources/catalog.js';
 
 /**
@@ -16,26 +17,13 @@ export interface RestoreUnit {
   mergeByFile: boolean;
 }
 
-export const UNITS: readonly RestoreUnit[] = [
-  { name: 'libsql', homePaths: ['data/aico.db', 'data/aico.db.salt', 'data/aico.db-wal', 'data/aico.db-shm'], mergeByFile: false },
-  { name: 'chromadb', homePaths: ['data/memory/semantic'], mergeByFile: false },
-  { name: 'working', homePaths: ['data/memory/working'], mergeByFile: false },
-  { name: 'config', homePaths: ['config'], mergeByFile: true },
-  { name: 'models', homePaths: ['data/models'], mergeByFile: false },
-  { name: 'cache', homePaths: ['data/cache'], mergeByFile: false },
-  { name: 'temp', homePaths: ['data/temp'], mergeByFile: false },
-];
+export const UNITS: readonly RestoreUnit[] = HOME_LAYOUT.map((u) => ({ name: u.name, homePaths: ownedPaths(u), mergeByFile: u.mergeByFile }));
 
-/** Archive prefix -> [unit, home prefix]. Anything else in an archive is refused. */
-const PREFIXES: [string, string, string][] = [
-  ['databases/semantic/', 'chromadb', 'data/memory/semantic/'],
-  ['databases/working/', 'working', 'data/memory/working/'],
-  ['config/', 'config', 'config/'],
-  ['extras/models/', 'models', 'data/models/'],
-  ['extras/cache/', 'cache', 'data/cache/'],
-  ['extras/temp/', 'temp', 'data/temp/'],
-];
-const LIBSQL_FILES = new Set(['databases/aico.db', 'databases/aico.db.salt', 'databases/aico.db-wal']);
+/** Archive path -> home path, exact files first (a database file and its sidecars), then directory prefixes. */
+const EXACT = new Map<string, [string, string]>(
+  HOME_LAYOUT.filter((u) => u.archivedSidecars.length).flatMap((u) => ['', ...u.archivedSidecars].map((s) => [u.archive + s, [u.name, u.home + s]] as [string, [string, string]])),
+);
+const PREFIXES: [string, string, string][] = HOME_LAYOUT.filter((u) => !u.archivedSidecars.length).map((u) => [`${u.archive}/`, u.name, `${u.home}/`]);
 
 /** A path is safe when it is relative, normalised, and every segment is a plain name. */
 export function isSafeRelativePath(p: string): boolean {
@@ -50,7 +38,8 @@ export function homePathFor(archivePath: string): { unit: string; homePath: stri
       hint: 'This archive was not written by aico-backup, or was tampered with. Nothing was restored.',
     });
   }
-  if (LIBSQL_FILES.has(archivePath)) return { unit: 'libsql', homePath: `data/${archivePath.slice('databases/'.length)}` };
+  const exact = EXACT.get(archivePath);
+  if (exact) return { unit: exact[0], homePath: exact[1] };
   for (const [prefix, unit, home] of PREFIXES) {
     if (archivePath.startsWith(prefix) && archivePath.length > prefix.length) {
       return { unit, homePath: home + archivePath.slice(prefix.length) };

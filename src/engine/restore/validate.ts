@@ -2,15 +2,12 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Metadata } from '../archive/metadata.js';
 import { AicoError, throwIfAborted } from '../errors.js';
+import { HOME_LAYOUT } from '../home/layout.js';
 import { DATABASE_ADAPTERS } from '../sources/adapters.js';
 import type { DatabaseAdapter, DatabaseCounts } from '../sources/types.js';
 
 /** Where each database unit lives in a home-like tree. */
-const LOCATIONS: Record<string, string> = {
-  libsql: 'data/aico.db',
-  chromadb: 'data/memory/semantic',
-  working: 'data/memory/working',
-};
+const LOCATIONS: Record<string, string> = Object.fromEntries(HOME_LAYOUT.filter((u) => u.kind === 'database').map((u) => [u.name, u.home]));
 
 export interface UnitValidation {
   unit: string;

@@ -73,7 +73,7 @@ function textFill(rng: Prng) {
 /**
  * Generates a tree of plain files with the mix of data AICO holds
  * (SQLite-like pages, float32 vectors, log text) under the home's extras
- * (data/models, data/cache) and config: what the archive-format tests and the
+ * (models/, cache/) and config: what the archive-format tests and the
  * bench need, without database engines. Deterministic for a given seed and size.
  */
 export async function seedFiles(opts: SeedOptions): Promise<SeedResult> {
@@ -81,10 +81,10 @@ export async function seedFiles(opts: SeedOptions): Promise<SeedResult> {
   const total = Math.max(1, opts.sizeMb) * CHUNK;
   const at = (p: string) => path.join(opts.home, p);
   const plan: [string, number, (buf: Buffer, offset: number) => void][] = [
-    ['data/models/pages.db', Math.round(total * 0.3 / 4096) * 4096, pageFill(rng)],
-    ['data/models/index/chroma.sqlite3', Math.round(total * 0.15 / 4096) * 4096, pageFill(rng)],
-    ['data/models/index/6f1c2a9e-segment/data_level0.bin', Math.round(total * 0.4 / 3072) * 3072, vectorFill(rng)],
-    ['data/cache/messages.log', Math.round(total * 0.15 / 4096) * 4096, textFill(rng)],
+    ['models/pages.db', Math.round(total * 0.3 / 4096) * 4096, pageFill(rng)],
+    ['models/index/chroma.sqlite3', Math.round(total * 0.15 / 4096) * 4096, pageFill(rng)],
+    ['models/index/6f1c2a9e-segment/data_level0.bin', Math.round(total * 0.4 / 3072) * 3072, vectorFill(rng)],
+    ['cache/messages.log', Math.round(total * 0.15 / 4096) * 4096, textFill(rng)],
   ];
   let bytes = 0;
   let files = 0;
@@ -93,11 +93,11 @@ export async function seedFiles(opts: SeedOptions): Promise<SeedResult> {
     files++;
   }
   const small: [string, string | Buffer][] = [
-    ['data/models/pages.db.salt', Buffer.from(Array.from({ length: 16 }, () => rng.int(256)))],
-    ['data/models/index/6f1c2a9e-segment/header.bin', Buffer.alloc(100, 1)],
-    ['data/models/index/6f1c2a9e-segment/length.bin', Buffer.alloc(400, 2)],
-    ['data/models/index/6f1c2a9e-segment/link_lists.bin', Buffer.alloc(0)],
-    ['data/cache/lock.bin', Buffer.alloc(8192)],
+    ['models/pages.db.salt', Buffer.from(Array.from({ length: 16 }, () => rng.int(256)))],
+    ['models/index/6f1c2a9e-segment/header.bin', Buffer.alloc(100, 1)],
+    ['models/index/6f1c2a9e-segment/length.bin', Buffer.alloc(400, 2)],
+    ['models/index/6f1c2a9e-segment/link_lists.bin', Buffer.alloc(0)],
+    ['cache/lock.bin', Buffer.alloc(8192)],
     ['config/runtime.yaml', 'runtime:\n  log_level: info\n  language: en\n'],
     ['config/user_preferences.json', `${JSON.stringify({ name: 'Sam', voice: 'warm', theme: 'dark' }, null, 2)}\n`],
     ['config/models.yaml', 'models:\n  conversation: hermes3:8b\n  embedding: paraphrase-multilingual:768\n'],

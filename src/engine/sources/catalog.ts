@@ -1,8 +1,9 @@
 import { AicoError } from '../errors.js';
+import { ALIASES, archivedPaths, HOME_LAYOUT, type UnitKind } from '../home/layout.js';
 
-export type SourceKind = 'database' | 'config' | 'extra';
+export type SourceKind = UnitKind;
 
-/** Where each kind of AICO data lives in the home and in the archive (docs/FORMAT.md). */
+/** What a backup reads for one unit of the home (derived from home/layout.ts). */
 export interface SourceDef {
   name: string;
   kind: SourceKind;
@@ -15,29 +16,19 @@ export interface SourceDef {
   database?: { location: string; archiveDir: string };
 }
 
-export const SOURCES: readonly SourceDef[] = [
-  { name: 'libsql', kind: 'database', homePaths: ['data/aico.db', 'data/aico.db.salt', 'data/aico.db-wal'], archivePaths: ['databases/aico.db', 'databases/aico.db.salt', 'databases/aico.db-wal'], encrypted: true, database: { location: 'data/aico.db', archiveDir: 'databases' } },
-  { name: 'chromadb', kind: 'database', homePaths: ['data/memory/semantic'], archivePaths: ['databases/semantic'], encrypted: false, database: { location: 'data/memory/semantic', archiveDir: 'databases/semantic' } },
-  { name: 'working', kind: 'database', homePaths: ['data/memory/working'], archivePaths: ['databases/working'], encrypted: false, database: { location: 'data/memory/working', archiveDir: 'databases/working' } },
-  { name: 'config', kind: 'config', homePaths: ['config'], archivePaths: ['config'], encrypted: false },
-  { name: 'models', kind: 'extra', homePaths: ['data/models'], archivePaths: ['extras/models'], encrypted: false },
-  { name: 'cache', kind: 'extra', homePaths: ['data/cache'], archivePaths: ['extras/cache'], encrypted: false },
-  { name: 'temp', kind: 'extra', homePaths: ['data/temp'], archivePaths: ['extras/temp'], encrypted: false },
-];
-
-/** Names users may type, mapped to the catalog name. */
-const ALIASES: Record<string, string> = {
-  libsql: 'libsql',
-  chromadb: 'chromadb',
-  semantic: 'chromadb',
-  working: 'working',
-  lmdb: 'working',
-  rocksdb: 'working',
-  config: 'config',
-  models: 'models',
-  cache: 'cache',
-  temp: 'temp',
-};
+export const SOURCES: readonly SourceDef[] = HOME_LAYOUT.map((u) => {
+  const paths = archivedPaths(u);
+  // A database file's snapshot (file + sidecars) lands in the directory holding its archive path.
+  const archiveDir = u.archivedSidecars.length ? u.archive.slice(0, u.archive.lastIndexOf('/')) : u.archive;
+  return {
+    name: u.name,
+    kind: u.kind,
+    homePaths: paths.map((p) => p.home),
+    archivePaths: paths.map((p) => p.archive),
+    encrypted: u.encrypted,
+    ...(u.kind === 'database' ? { database: { location: u.home, archiveDir } } : {}),
+  };
+});
 
 export const SOURCE_NAMES = Object.keys(ALIASES);
 

@@ -14,6 +14,8 @@ export interface SnapshotContext {
   libsqlKey: string | null;
   signal?: AbortSignal;
   warn(code: string, message: string): void;
+  /** Test seam: runs while a database's read snapshot is held, before it is released. */
+  onReadSnapshotHeld?(): Promise<void>;
 }
 
 /** Counts a database reports about itself, recorded in metadata.json and compared on validation. */
@@ -33,8 +35,10 @@ export interface SnapshotStats extends DatabaseCounts {
   /** How the copy was taken, e.g. "wal-checkpoint+copy", "lmdb-backup", "checkpoint", "stopped-copy". */
   method: string;
   snapshot_ms: number;
-  /** libSQL: how long writers were blocked. */
+  /** libSQL: how long writers were blocked (0 in WAL mode: the snapshot is a read transaction). */
   writer_block_ms?: number;
+  /** libSQL: how long the read snapshot was held open (checkpoints cannot pass it meanwhile). */
+  read_snapshot_ms?: number;
 }
 
 export interface SourceSnapshot {

@@ -1,19 +1,39 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { deriveLibsqlKey, masterKeyBytes } from '../../../src/engine/keys/master-key.js';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { deriveLibsqlKey, explicitLibsqlKey, masterKeyBytes } from '../../../src/engine/keys/libsql-key.js';
+import { aicoKdfSettings } from '../../../src/engine/home/aico-config.js';
+import { tempDir } from '../../helpers.js';
 import { openKeyFile, sealKeyFile } from '../../../src/engine/keys/key-file.js';
 
-// Vectors computed with Python's hmac/hashlib (an independent HKDF), documented in docs/FORMAT.md.
+// Vectors computed independently with Python: hashlib.pbkdf2_hmac('sha256', master + b'aico-db-libsql', salt, N, 32).
 const SALT = Buffer.from([...Array(16).keys()]);
+const MASTER_HEX = '00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff';
 
-test('libSQL key: HKDF-SHA256(master key, salt file, "aico-libsql") as hex, matching an independent implementation', () => {
-  const hexKey = Buffer.from('00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff');
-  assert.equal(deriveLibsqlKey(hexKey, SALT), 'f27da9107105b207e2c7ac07f301edb376b55e797d186af7199173d3d1faa37a');
-  // The same 32 bytes given as base64 derive the same key.
-  const b64 = Buffer.from(Buffer.from(hexKey.toString(), 'hex').toString('base64'));
-  assert.equal(deriveLibsqlKey(b64, SALT), 'f27da9107105b207e2c7ac07f301edb376b55e797d186af7199173d3d1faa37a');
-  assert.equal(deriveLibsqlKey(Buffer.from('not hex or base64 master key'), SALT), 'dae682695c25ddbd74652186a2bbd3aa651e65be7a3ce535796a6b9379dfd203');
-  assert.equal(masterKeyBytes(hexKey).length, 32);
+test("libSQL key: AICO's PBKDF2-HMAC-SHA256(master bytes || 'aico-db-libsql', salt file, iterations) as hex, matching Python", async () => {
+  assert.equal(await deriveLibsqlKey(Buffer.from(MASTER_HEX), SALT), '1ec91ba0de673e11c2a0b76cc740d7e9cee62711855166f8b84daf02cf5d4279');
+  assert.equal(await deriveLibsqlKey(Buffer.from(MASTER_HEX), SALT, 1000), '7720023304b68bb193f99af45089733d1de5d91f46465ac8ed5ca8972db95004');
+  // bytes.fromhex accepts upper case and spaces between bytes; so does the tool.
+  assert.equal(await deriveLibsqlKey(Buffer.from(MASTER_HEX.toUpperCase()), SALT), '1ec91ba0de673e11c2a0b76cc740d7e9cee62711855166f8b84daf02cf5d4279');
+  assert.equal(masterKeyBytes(Buffer.from(MASTER_HEX)).length, 32);
+  // AICO would fail on a master key that is not hex; the tool says so instead of deriving a key AICO never would.
+  await assert.rejects(deriveLibsqlKey(Buffer.from('not hex master key'), SALT), (e: any) => e.code === 'DATABASE_INVALID' && /not hex/.test(e.message));
+});
+
+test('AICO_LIBSQL_KEY takes the raw 64-hex key and nothing else', () => {
+  assert.equal(explicitLibsqlKey({ AICO_LIBSQL_KEY: 'AB'.repeat(32) }), 'ab'.repeat(32));
+  assert.equal(explicitLibsqlKey({}), null);
+  assert.throws(() => explicitLibsqlKey({ AICO_LIBSQL_KEY: 'a passphrase' }), (e: any) => e.code === 'USAGE');
+});
+
+test("the iteration count comes from the home's AICO runtime.yaml (domain security), else AICO's default", async () => {
+  const dir = tempDir();
+  assert.deepEqual(await aicoKdfSettings(dir), { iterations: 100000, from: 'AICO default' });
+  await fs.writeFile(path.join(dir, 'runtime.yaml'), 'security:\n  encryption:\n    key_derivation:\n      pbkdf2:\n        iterations: 250000\n');
+  assert.equal((await aicoKdfSettings(dir)).iterations, 250000);
+  await fs.writeFile(path.join(dir, 'runtime.yaml'), 'security:\n  encryption:\n    key_derivation:\n      pbkdf2:\n        iterations: lots\n');
+  await assert.rejects(aicoKdfSettings(dir), (e: any) => e.code === 'CONFIG_INVALID' && e.message.includes('runtime.yaml'));
 });
 
 test('key file: sealed and opened; a wrong password or any changed field is WRONG_PASSWORD', async () => {

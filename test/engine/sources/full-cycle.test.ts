@@ -41,7 +41,7 @@ for (const working of ['lmdb', 'rocksdb'] as const) {
       execFileSync('bash', ['-c', `zstd -dc "$1" | tar -x -C "$2"`, 'x', result.backup.path, restored]);
       const metadata = JSON.parse(await fs.readFile(path.join(restored, 'metadata.json'), 'utf8')) as Metadata;
       const salt = await fs.readFile(path.join(restored, 'databases', 'aico.db.salt'));
-      const libsqlKey = deriveLibsqlKey(Buffer.from(seeded.masterKey), salt);
+      const libsqlKey = await deriveLibsqlKey(Buffer.from(seeded.masterKey), salt);
       const locations: Record<string, string> = {
         libsql: path.join(restored, 'databases', 'aico.db'),
         chromadb: path.join(restored, 'databases', 'semantic'),
@@ -59,6 +59,8 @@ for (const working of ['lmdb', 'rocksdb'] as const) {
       // And the counts are the seeder's own, not just self-consistent.
       assert.deepEqual(metadata.databases.libsql!.tables, seeded.databases.libsql!.tables);
       assert.deepEqual(metadata.databases.chromadb!.collections, seeded.databases.chromadb!.collections);
+      if (working === 'lmdb') assert.equal(metadata.databases.lmdb!.entries, seeded.databases.lmdb!.entries);
+      assert.equal(metadata.databases.libsql!.kdf_iterations, 100000);
     });
   });
 }

@@ -3,81 +3,118 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { createClient } from '@libsql/client';
 import { libsqlAdapter } from '../../../src/engine/sources/libsql.js';
 import { tempDir } from '../../helpers.js';
+import { aicoConnect, bankState, makeBank, randomLibsqlKey } from './aico-libsql.js';
 import { startWriter } from './live-writer.js';
 
-const KEY = randomBytes(32).toString('hex');
+const KEY = randomLibsqlKey();
 
-async function makeBank(file: string): Promise<void> {
-  const db = createClient({ url: `file:${file}`, encryptionKey: KEY });
-  await db.execute('PRAGMA journal_mode=WAL');
-  await db.batch([
-    'CREATE TABLE accounts (id INTEGER PRIMARY KEY, balance INTEGER NOT NULL)',
-    'CREATE TABLE transfers (id INTEGER PRIMARY KEY, amount INTEGER NOT NULL, note TEXT)',
-    'CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL)',
-    'INSERT INTO accounts VALUES (1, 500), (2, 500)',
-    "INSERT INTO counters VALUES ('transfers', 0)",
-  ]);
-  db.close();
-  await fs.writeFile(`${file}.salt`, randomBytes(16));
-}
-
-const snapshotInto = async (home: string, file: string, staging: string, warnings: string[] = []) => {
+const snapshotInto = async (home: string, file: string, staging: string, onReadSnapshotHeld?: () => Promise<void>) => {
   await fs.mkdir(staging, { recursive: true });
-  return libsqlAdapter.snapshot({ home, location: file, staging, allowLive: false, libsqlKey: KEY, warn: (c) => void warnings.push(c) });
+  return libsqlAdapter.snapshot({ home, location: file, staging, allowLive: false, libsqlKey: KEY, warn: () => {}, onReadSnapshotHeld });
 };
 
-test('hot snapshots under a live writer are consistent, byte-layout copies, and writers go on', async () => {
+/** Asks the writer how many commits it made and the longest it waited for one since it was last asked. */
+async function writerReport(writer: import('node:child_process').ChildProcess): Promise<{ commits: number; longest_ms: number }> {
+  const line = new Promise<string>((resolve) => {
+    const on = (d: Buffer) => {
+      const text = String(d).split('\n').find((l) => l.startsWith('{'));
+      if (text) {
+        writer.stdout!.off('data', on);
+        resolve(text);
+      }
+    };
+    writer.stdout!.on('data', on);
+  });
+  writer.kill('SIGUSR2');
+  return JSON.parse(await line);
+}
+
+test('hot snapshots under a live writer are consistent, self-contained, encrypted copies, and the writer commits while the snapshot is held', async (t) => {
   const dir = tempDir();
   const file = path.join(dir, 'aico.db');
-  await makeBank(file);
-  await startWriter('libsql-writer.mjs', [file, KEY]);
+  await makeBank(file, KEY);
+  const writer = await startWriter('libsql-writer.mjs', [file, KEY]);
   const seen: number[] = [];
   for (let round = 0; round < 3; round++) {
     const staging = path.join(dir, `staging-${round}`);
-    const snap = await snapshotInto(dir, file, staging);
+    let during = { commits: 0, longest_ms: 0 };
+    const snap = await snapshotInto(dir, file, staging, async () => {
+      // The read snapshot is held now: writers must go on committing.
+      const before = await writerReport(writer);
+      while ((during = await writerReport(writer)).commits < before.commits + 20) await new Promise((r) => setTimeout(r, 20));
+    });
+    t.diagnostic(`round ${round}: ${snap.stats.read_snapshot_ms} ms read snapshot; the writer's longest commit meanwhile ${during.longest_ms.toFixed(1)} ms`);
     assert.equal(snap.stats.consistent, true);
-    assert.equal(snap.stats.method, 'wal-checkpoint+immediate-copy');
-    assert.equal(typeof snap.stats.writer_block_ms, 'number');
-    assert.deepEqual(snap.files.map((f) => f.relPath).filter((p) => !p.endsWith('-wal')), ['aico.db', 'aico.db.salt']);
-    // The copy opens with the real engine, passes integrity_check, and its invariants hold.
-    const copy = createClient({ url: `file:${path.join(staging, 'aico.db')}`, encryptionKey: KEY });
-    const sum = Number((await copy.execute('SELECT sum(balance) AS s FROM accounts')).rows[0]!.s);
-    const logs = Number((await copy.execute('SELECT count(*) AS n FROM transfers')).rows[0]!.n);
-    const counted = Number((await copy.execute("SELECT value FROM counters WHERE name = 'transfers'")).rows[0]!.value);
-    copy.close();
-    assert.equal(sum, 1000, 'money is neither created nor lost');
-    assert.equal(logs, counted, 'one log row per transfer');
-    assert.ok(logs > 0);
-    assert.equal(snap.stats.tables?.transfers, logs, 'metadata counts are the copy’s counts');
-    seen.push(logs);
+    assert.equal(snap.stats.method, 'wal-read-snapshot');
+    assert.equal(snap.stats.writer_block_ms, 0);
+    assert.deepEqual(snap.files.map((f) => f.relPath), ['aico.db', 'aico.db.salt'], 'the WAL is folded into the copy');
+    assert.deepEqual((await fs.readdir(staging)).sort(), ['aico.db', 'aico.db.salt']);
+    const state = bankState(path.join(staging, 'aico.db'), KEY);
+    assert.equal(state.sum, 1000, 'money is neither created nor lost');
+    assert.equal(state.transfers, state.counted, 'one log row per transfer');
+    assert.equal(snap.stats.tables?.transfers, state.transfers, 'metadata counts are the copy’s counts');
+    seen.push(state.transfers);
   }
   assert.ok(seen[2]! > seen[0]!, `the writer kept committing between snapshots (${seen.join(', ')})`);
-  // No plaintext in the copied file: it stays encrypted.
   const bytes = await fs.readFile(path.join(dir, 'staging-0', 'aico.db'));
   assert.ok(!bytes.includes(Buffer.from('x'.repeat(50))), 'rows are not readable in the copy');
+  assert.ok(!bytes.subarray(0, 16).equals(Buffer.from('SQLite format 3\0')), 'page 1 is encrypted too');
 });
 
-test('validate catches a truncated or overwritten copy, and a wrong key', async () => {
+test('a reader holding a transaction open (as AICO does) neither fails nor delays the snapshot, and a writer is not stalled', async (t) => {
   const dir = tempDir();
   const file = path.join(dir, 'aico.db');
-  await makeBank(file);
-  const db = createClient({ url: `file:${file}`, encryptionKey: KEY });
-  for (let i = 0; i < 30; i++) await db.execute({ sql: 'INSERT INTO transfers (amount, note) VALUES (?, ?)', args: [i, 'z'.repeat(3000)] });
+  await makeBank(file, KEY);
+  const writer = await startWriter('libsql-writer.mjs', [file, KEY]);
+  // The reader pins an old WAL mark for the whole test; the old checkpoint-based snapshot waited 30 s on it and failed.
+  await startWriter('libsql-reader.mjs', [file, KEY], 'holding');
+  await writerReport(writer);
+  const snap = await snapshotInto(dir, file, path.join(dir, 'staging'));
+  const during = await writerReport(writer);
+  t.diagnostic(`snapshot ${snap.stats.snapshot_ms} ms with a reader held open; the writer's longest commit meanwhile ${during.longest_ms.toFixed(1)} ms over ${during.commits} commits`);
+  assert.equal(snap.stats.writer_block_ms, 0);
+  const state = bankState(path.join(dir, 'staging', 'aico.db'), KEY);
+  assert.equal(state.sum, 1000);
+  assert.equal(state.transfers, state.counted);
+});
+
+test('a database in rollback-journal mode is copied under a read lock, and the time writers were held back is reported', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'aico.db');
+  await makeBank(file, KEY, 'delete');
+  const snap = await snapshotInto(dir, file, path.join(dir, 'staging'));
+  assert.equal(snap.stats.method, 'read-lock-copy');
+  assert.equal(snap.stats.writer_block_ms, snap.stats.read_snapshot_ms);
+  assert.equal(bankState(path.join(dir, 'staging', 'aico.db'), KEY).sum, 1000);
+});
+
+test('validate catches a truncated or overwritten copy, a wrong key and a missing file (without creating it)', async () => {
+  const dir = tempDir();
+  const file = path.join(dir, 'aico.db');
+  await makeBank(file, KEY);
+  const db = aicoConnect(file, KEY);
+  const insert = db.prepare('INSERT INTO transfers (amount, note) VALUES (?, ?)');
+  for (let i = 0; i < 30; i++) insert.run(i, 'z'.repeat(3000));
   db.close();
   const snap = await snapshotInto(dir, file, path.join(dir, 'staging'));
   const copy = snap.files[0]!.absPath;
   assert.equal((await libsqlAdapter.validate(copy, { libsqlKey: KEY })).ok, true);
-  assert.equal((await libsqlAdapter.validate(copy, { libsqlKey: 'wrong' })).ok, false);
+  const wrong = await libsqlAdapter.validate(copy, { libsqlKey: randomLibsqlKey() });
+  assert.equal(wrong.ok, false);
+  assert.match(wrong.problems.join(), /cannot be opened with the database key/);
+
+  const missing = path.join(dir, 'missing.db');
+  assert.equal((await libsqlAdapter.validate(missing, { libsqlKey: KEY })).ok, false);
+  await assert.rejects(fs.stat(missing), 'validating a missing file does not create it');
 
   const truncated = path.join(dir, 'truncated.db');
   const original = await fs.readFile(copy);
   await fs.writeFile(truncated, original.subarray(0, Math.floor(original.length / 2 / 4096) * 4096));
-  const t = await libsqlAdapter.validate(truncated, { libsqlKey: KEY });
-  assert.equal(t.ok, false);
-  assert.ok(t.problems.length > 0);
+  const tr = await libsqlAdapter.validate(truncated, { libsqlKey: KEY });
+  assert.equal(tr.ok, false);
+  assert.ok(tr.problems.length > 0);
 
   const overwritten = path.join(dir, 'overwritten.db');
   const damaged = Buffer.from(original);
