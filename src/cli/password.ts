@@ -35,7 +35,7 @@ export interface PasswordUse {
 }
 
 /**
- * Where the backup password comes from, in order: --password-stdin,
+ * Where the backup password comes from, in order: --password-stdin (refused on a terminal),
  * --password-file, $AICO_BACKUP_PASSWORD, the password stored in the keyring
  * (`aico backup password set`; only when `useKeyring`), then a no-echo
  * prompt on a terminal (asked twice when creating). Never from argv.
@@ -56,7 +56,15 @@ export function passwordProvider(
   if (flags.passwordStdin && flags.passwordFile) {
     throw new AicoError('USAGE', 'Use either --password-stdin or --password-file, not both.');
   }
-  if (flags.passwordStdin) return from('stdin', readStdin);
+  if (flags.passwordStdin) {
+    // On a terminal it would wait, with no prompt and with echo, for a Ctrl-D few people know to press.
+    if (process.stdin.isTTY) {
+      throw new AicoError('USAGE', '--password-stdin reads the password from a pipe or a file, and standard input is a terminal.', {
+        hint: 'Leave out --password-stdin to be asked for it (without echo), or pipe it in: printf %s "$PW" | aico ... --password-stdin.',
+      });
+    }
+    return from('stdin', readStdin);
+  }
   if (flags.passwordFile) {
     const file = flags.passwordFile;
     return from('file', async () => {

@@ -54,6 +54,12 @@ export class TmuxSession {
     return this.lastScreen;
   }
 
+  /** The whole pane history with wrapped lines joined: output that came before the pane settled at its size, or scrolled away. */
+  async captureAll(): Promise<string> {
+    this.lastScreen = await this.tmux(['capture-pane', '-p', '-J', '-S', '-', '-t', this.name]);
+    return this.lastScreen;
+  }
+
   /** Named keys (Enter, Tab, Down, Space, Escape) or single characters, one send-keys call each. */
   async keys(...keys: string[]): Promise<void> {
     for (const k of keys) {
