@@ -2,6 +2,7 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ensurePrereqs } from './prereqs.mjs';
 
 function find(dir) {
   return readdirSync(dir).flatMap((name) => {
@@ -11,6 +12,7 @@ function find(dir) {
   });
 }
 
+ensurePrereqs();
 const only = process.argv.slice(2);
 const files = only.length ? only : find('test').sort();
 const reporter = process.stdout.isTTY ? 'spec' : 'spec';

@@ -1,0 +1,48 @@
+// What the test suite needs from the system, checked before anything runs so a
+// new machine fails in a second with the one command that fixes it, instead of
+// three keyring suites failing after three minutes. As root without a terminal
+// (CI, containers) the packages are installed instead.
+import { spawnSync } from 'node:child_process';
+
+export const DEBIAN_PACKAGES = ['tar', 'gzip', 'zstd', 'lz4', 'dbus', 'gnome-keyring', 'python3-keyring', 'python3-secretstorage', 'tmux', 'util-linux'];
+
+const NEEDS = [
+  { cmd: 'tar', pkg: 'tar' },
+  { cmd: 'gzip', pkg: 'gzip' },
+  { cmd: 'zstd', pkg: 'zstd' },
+  { cmd: 'lz4', pkg: 'lz4' },
+  { cmd: 'dbus-run-session', pkg: 'dbus' },
+  { cmd: 'gnome-keyring-daemon', pkg: 'gnome-keyring' },
+  { cmd: 'tmux', pkg: 'tmux' },
+  { cmd: 'script', pkg: 'util-linux' },
+  { cmd: 'python3', pkg: 'python3' },
+];
+
+const has = (cmd) => spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+// AICO stores its master key with Python's keyring; the interop test uses the system python3's.
+const hasPythonKeyring = () => spawnSync('/usr/bin/python3', ['-c', 'import keyring, secretstorage'], { stdio: 'ignore' }).status === 0;
+
+export function missingPackages() {
+  const missing = NEEDS.filter((n) => !has(n.cmd)).map((n) => n.pkg);
+  if (!hasPythonKeyring()) missing.push('python3-keyring', 'python3-secretstorage');
+  return [...new Set(missing)];
+}
+
+export function ensurePrereqs() {
+  let missing = missingPackages();
+  if (missing.length === 0) return;
+  const line = `apt-get install -y ${DEBIAN_PACKAGES.join(' ')}`;
+  const root = process.getuid?.() === 0;
+  if (root && !process.stdin.isTTY && has('apt-get')) {
+    console.error(`Installing what the tests need: ${missing.join(' ')}`);
+    const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
+    spawnSync('apt-get', ['update', '-qq'], { stdio: 'inherit', env });
+    spawnSync('apt-get', ['install', '-y', '-qq', '--no-install-recommends', ...DEBIAN_PACKAGES], { stdio: 'inherit', env });
+    missing = missingPackages();
+    if (missing.length === 0) return;
+  }
+  console.error(`The tests need these Debian packages, which are missing: ${missing.join(', ')}.\nInstall them with:\n\n  sudo ${line}\n`);
+  process.exit(2);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) ensurePrereqs();
