@@ -114,13 +114,19 @@ Terminal UI: run "aico" (or "aico backup") on a terminal with no command; it tak
     .action(async (dir: string | undefined, flags, cmd: Command) => run((ctx) => runList(ctx, dir, flags), globals(cmd)));
 
   const key = backup.command('key').description("export or import AICO's master key (a password-sealed recovery file)");
-  passwordOptions(key.command('export').description('write the master key, sealed with a password, to a new file').argument('<file>')).action(
+  passwordOptions(
+    key
+      .command('export')
+      .description('write the master key, sealed with a password, to a new file')
+      .argument('<file>')
+      .option('--from <backup>', "take the key from this encrypted backup (sealed with the backup's password; no keyring needed)"),
+  ).action(
     async (file: string, flags, cmd: Command) => run((ctx) => runKeyExport(ctx, file, flags), globals(cmd)),
   );
   passwordOptions(
     key
       .command('import')
-      .description('store the master key from an exported key file in the keyring')
+      .description('store the master key from a key file, or from an encrypted backup, in the keyring')
       .argument('<file>')
       .option('--force', 'replace a different master key already in the keyring'),
   ).action(async (file: string, flags, cmd: Command) => run((ctx) => runKeyImport(ctx, file, flags), globals(cmd)));

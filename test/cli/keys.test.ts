@@ -49,6 +49,34 @@ describe('keys and passwords through the CLI, with a real Secret Service', async
     assert.deepEqual(await keyring.get(MASTER_KEY_ACCOUNT), masterKey);
   });
 
+  test('key import also takes a backup: it reads encryption_key.enc with the backup password', async () => {
+    await keyring.delete(MASTER_KEY_ACCOUNT);
+    const bad = await cli(['backup', 'key', 'import', archive, '--password-stdin'], 'not the backup password');
+    assert.equal(bad.code, 3, bad.stdout);
+    assert.equal(bad.json.error.code, 'WRONG_PASSWORD');
+    assert.equal(await keyring.get(MASTER_KEY_ACCOUNT), null, 'a wrong password leaves the keyring untouched');
+
+    const good = await cli(['backup', 'key', 'import', archive, '--password-stdin'], password);
+    assert.equal(good.code, 0, good.stdout + good.stderr);
+    assert.deepEqual([good.json.outcome, good.json.from], ['stored', 'backup']);
+    assert.deepEqual(await keyring.get(MASTER_KEY_ACCOUNT), masterKey);
+    const again = await cli(['backup', 'key', 'import', archive, '--password-stdin'], password);
+    assert.equal(again.json.outcome, 'unchanged');
+
+    const plain = await cli(['backup', 'create', '--output', path.join(dir, 'plain'), '--no-encrypt']);
+    assert.equal(plain.code, 0, plain.stderr);
+    const none = await cli(['backup', 'key', 'import', plain.json.backup.path, '--password-stdin'], password);
+    assert.equal(none.code, 5, none.stdout);
+    assert.match(none.json.error.message, /not encrypted.*never (holds|contains) the master key/);
+
+    const junk = path.join(dir, 'junk.bin');
+    await fs.writeFile(junk, randomBytes(4096));
+    const neither = await cli(['backup', 'key', 'import', junk, '--password-stdin'], password);
+    assert.equal(neither.code, 4, neither.stdout);
+    assert.match(neither.json.error.message, /neither an AICO key file nor a backup/);
+    assert.deepEqual(await keyring.get(MASTER_KEY_ACCOUNT), masterKey);
+  });
+
   test('key export, then import into an emptied keyring gives the same key; wrong password is exit 3', async () => {
     const file = path.join(dir, 'master.key');
     const exp = await cli(['backup', 'key', 'export', file, '--password-stdin'], 'paper key pw');
@@ -140,6 +168,61 @@ describe('keys and passwords through the CLI, with a real Secret Service', async
 });
 
 describe('headless: no Secret Service', () => {
+  test('a restore says how to get the key out of the backup, and both commands it names work', async () => {
+    const dir = tempDir();
+    const home = path.join(dir, 'home');
+    const headless = { DBUS_SESSION_BUS_ADDRESS: undefined, AICO_MASTER_KEY: undefined, AICO_BACKUP_PASSWORD: 'restore pw' };
+    const seeded = await runCli(['--home', home, '--json', 'demo', 'seed', '--size', '4'], { env: headless });
+    assert.equal(seeded.code, 0, seeded.stderr);
+    const created = await runCli(['--home', home, '--json', 'backup', 'create', '--output', path.join(dir, 'b'), '--include', 'libsql,config'], {
+      env: { ...headless, AICO_MASTER_KEY: seeded.json.master_key },
+    });
+    assert.equal(created.code, 0, created.stderr);
+    const archive = created.json.backup.path;
+    const restored = await runCli(['--home', home, '--json', 'backup', 'restore', archive, '--database', 'libsql', '--no-safety-backup'], { env: headless });
+    assert.equal(restored.code, 0, restored.stdout + restored.stderr.slice(-2000));
+    const warning = restored.json.warnings.find((w: { code: string }) => w.code === 'KEY_NOT_IMPORTED');
+    assert.ok(warning, JSON.stringify(restored.json.warnings));
+
+    // The commands exactly as the warning names them (FILE is the user's choice).
+    const exportCmd = /"aico (backup key export --from \S+) FILE"/.exec(warning.message)?.[1];
+    const importCmd = /"aico (backup key import \S+)"/.exec(warning.message)?.[1];
+    assert.ok(exportCmd && importCmd, warning.message);
+    const recovery = path.join(dir, 'recovery.key');
+    const exported = await runCli(['--json', ...exportCmd.split(' '), recovery], { env: headless });
+    assert.equal(exported.code, 0, exported.stdout + exported.stderr);
+    assert.deepEqual([exported.json.master_key_source, exported.json.from], ['backup', archive]);
+    assert.equal((await fs.stat(recovery)).mode & 0o777, 0o600);
+
+    // Once a keyring is there: the backup itself, or the recovery file, puts the key into it.
+    const ss = await startSecretService();
+    const keyring = new Keyring({ ...process.env, ...ss.env } as NodeJS.ProcessEnv);
+    const imported = await runCli(['--json', ...importCmd.split(' ')], { env: { ...headless, ...ss.env } });
+    assert.equal(imported.code, 0, imported.stdout + imported.stderr);
+    assert.equal((await keyring.get(MASTER_KEY_ACCOUNT))?.toString(), seeded.json.master_key);
+    await keyring.delete(MASTER_KEY_ACCOUNT);
+    const fromFile = await runCli(['--json', 'backup', 'key', 'import', recovery], { env: { ...headless, ...ss.env } });
+    assert.equal(fromFile.code, 0, fromFile.stdout + fromFile.stderr);
+    assert.equal(fromFile.json.from, 'key-file');
+    assert.equal((await keyring.get(MASTER_KEY_ACCOUNT))?.toString(), seeded.json.master_key);
+  });
+
+  test('key export --from a backup without a key, or with the wrong password, writes nothing', async () => {
+    const dir = tempDir();
+    const home = path.join(dir, 'home');
+    await seedFiles({ home, sizeMb: 1 });
+    const env = { DBUS_SESSION_BUS_ADDRESS: undefined, AICO_MASTER_KEY: undefined, AICO_BACKUP_PASSWORD: 'pw' };
+    const keyless = await runCli(['--home', home, '--json', 'backup', 'create', '--output', path.join(dir, 'b'), '--include', 'config'], { env });
+    assert.equal(keyless.code, 0, keyless.stderr);
+    const out = path.join(dir, 'k.key');
+    const none = await runCli(['--json', 'backup', 'key', 'export', '--from', keyless.json.backup.path, out], { env });
+    assert.equal(none.code, 5, none.stdout);
+    assert.match(none.json.error.message, /no master key/i);
+    const wrong = await runCli(['--json', 'backup', 'key', 'export', '--from', keyless.json.backup.path, out], { env: { ...env, AICO_BACKUP_PASSWORD: 'wrong' } });
+    assert.equal(wrong.code, 3, wrong.stdout);
+    assert.deepEqual((await fs.readdir(dir)).filter((n) => n.startsWith('k.key')), []);
+  });
+
   test('keyring commands fail with exit 9 and the way out; create still works with AICO_MASTER_KEY', async () => {
     const dir = tempDir();
     const home = path.join(dir, 'home');

@@ -3,13 +3,12 @@ import {
   AicoError,
   clearStoredBackupPassword,
   exportMasterKey,
-  importMasterKey,
-  readKeyFile,
   setStoredBackupPassword,
   storedBackupPasswordStatus,
 } from '../../engine/index.js';
+import { importMasterKeyFrom } from '../../engine/ops/keys.js';
 import type { RunContext } from '../context.js';
-import { passwordProvider, type PasswordFlags } from '../password.js';
+import { passwordProvider, readPassword, type PasswordFlags } from '../password.js';
 
 function required(provider: (() => Promise<Buffer>) | undefined, what: string): () => Promise<Buffer> {
   if (provider) return provider;
@@ -18,21 +17,31 @@ function required(provider: (() => Promise<Buffer>) | undefined, what: string): 
   });
 }
 
-export async function runKeyExport(ctx: RunContext, file: string, flags: PasswordFlags): Promise<void> {
+export async function runKeyExport(ctx: RunContext, file: string, flags: PasswordFlags & { from?: string }): Promise<void> {
   const target = path.resolve(file);
-  const result = await exportMasterKey(target, required(passwordProvider(flags, true), 'Exporting the master key'));
+  const from = flags.from ? path.resolve(flags.from) : undefined;
+  // From a backup, its own password opens it and seals the file: one password, as for encryption_key.enc.
+  const password = from ? readPassword(flags) : required(passwordProvider(flags, true), 'Exporting the master key');
+  const result = await exportMasterKey(target, password, { from });
+  const origin = result.from ? `the backup ${result.from}` : result.source === 'env' ? 'the AICO_MASTER_KEY variable' : 'the keyring';
   ctx.out.result(
-    { exported: true, file: result.file, master_key_source: result.source },
-    () => `Master key (from the ${result.source === 'env' ? 'AICO_MASTER_KEY variable' : 'keyring'}) written to ${result.file}, sealed with your password. Keep it apart from your backups.`,
+    { exported: true, file: result.file, master_key_source: result.source, ...(result.from ? { from: result.from } : {}) },
+    () => `Master key (from ${origin}) written to ${result.file}, sealed with ${result.from ? "the backup's password" : 'your password'}. Keep it apart from your backups.`,
   );
 }
 
 export async function runKeyImport(ctx: RunContext, file: string, flags: PasswordFlags & { force?: boolean }): Promise<void> {
   const source = path.resolve(file);
-  const data = await readKeyFile(source);
-  const result = await importMasterKey(data, required(passwordProvider(flags, false), 'Importing the master key'), { force: flags.force });
+  const result = await importMasterKeyFrom(
+    source,
+    {
+      keyFile: () => required(passwordProvider(flags, false), 'Importing the master key')(),
+      backup: readPassword(flags),
+    },
+    { force: flags.force },
+  );
   ctx.out.result(
-    { imported: true, file: source, outcome: result.outcome, replaced: result.replaced },
+    { imported: true, file: source, from: result.from, outcome: result.outcome, replaced: result.replaced },
     () =>
       result.outcome === 'unchanged'
         ? 'The keyring already holds this master key; nothing changed.'
