@@ -49,19 +49,20 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
   }, [path]);
   if (meta.state.error?.code === 'WRONG_PASSWORD') passwords.delete(path);
 
-  const options = (dryRun: boolean) => ({
+  const options = (dryRun: boolean, list = items) => ({
     path,
     password,
     home: settings.home,
     target: inPlace ? undefined : target,
-    databases: items.filter((i) => i.checked).map((i) => i.id),
+    databases: list.filter((i) => i.checked).map((i) => i.id),
     dryRun,
     merge,
     safetyBackupDir: settings.outputDir,
   });
-  const startPreview = () => {
+  const startPreview = (list = items) => {
+    if (!list.some((i) => i.checked)) return;
     setStep('preview');
-    void preview.run((ctx) => engine.restore(options(true), ctx));
+    void preview.run((ctx) => engine.restore(options(true, list), ctx));
   };
 
   // Field 0 is the checklist; 1 target; 2 mode.
@@ -72,7 +73,7 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
         if (inPlace) setStep('target');
         else setInPlace(true);
       } else if (field === 2 && (input === ' ' || key.leftArrow || key.rightArrow)) setMerge((m) => !m);
-      else if (field !== 0 && key.return && items.some((i) => i.checked)) startPreview();
+      else if (field !== 0 && key.return) startPreview();
     },
     { isActive: step === 'select' && meta.state.status === 'done' },
   );
@@ -134,7 +135,8 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
       {step === 'select' && meta.state.status === 'done' ? (
         <Box flexDirection="column">
           <Text bold={field === 0}>{field === 0 ? '>' : ' '} Databases (space ticks, tab to the next field)</Text>
-          <Checklist items={items} active={field === 0} onChange={setItems} onSubmit={() => setField(1)} />
+          <Checklist items={items} active={field === 0} onChange={setItems} onSubmit={startPreview} />
+          {items.some((i) => i.checked) ? null : <Text color={theme.warn}>Tick at least one database.</Text>}
           <Text color={field === 1 ? theme.accent : undefined}>{field === 1 ? '>' : ' '} Target  {where} {field === 1 ? '(space to change)' : ''}</Text>
           <Text color={field === 2 ? theme.accent : undefined}>{field === 2 ? '>' : ' '} Mode    {merge ? 'merge: add what is missing, keep what exists' : 'replace: what exists is saved first, then replaced'}</Text>
           <Footer hints={[['space', 'tick/change'], ['tab', 'next field'], ['enter', 'preview'], ['?', 'help'], ['q', 'back']]} />

@@ -25,14 +25,12 @@ async function openRestore(fake: FakeEngine): Promise<Ui> {
   return ui;
 }
 
-/** Unticks chromadb (second in the checklist), then enter moves to the target field and enter previews. */
+/** Unticks chromadb (second in the checklist), then enter previews. */
 async function previewWithoutChromadb(ui: Ui): Promise<string> {
   await ui.press(KEY.down);
   await ui.waitFor((f) => item(f, 'chromadb').startsWith('>'));
   await ui.press(KEY.space);
   await ui.waitFor((f) => item(f, 'chromadb').includes('[ ]'));
-  await ui.press(KEY.enter);
-  await ui.waitFor((f) => /^> Target/m.test(f));
   await ui.press(KEY.enter);
   return ui.waitFor((f) => f.includes('Preview (dry run') && f.includes('enter continue'));
 }
@@ -51,6 +49,35 @@ describe('restore screen', () => {
     assert.match(f, new RegExp(`Target  in place \\(${HOME}\\)`));
     assert.match(f, /Mode    replace: what exists is saved first, then replaced/);
     assert.deepEqual(fake.callsOf('restore'), [], 'nothing runs before the preview is asked for');
+  });
+
+  test('the legend says "enter preview", and enter on any field, the checklist included, previews', async () => {
+    for (const tabs of [0, 1, 2]) {
+      const fake = engine();
+      const ui = await openRestore(fake);
+      for (let i = 0; i < tabs; i++) await ui.press(KEY.tab);
+      const f = await ui.waitFor((fr) => (tabs === 0 ? item(fr, 'libsql').startsWith('>') : new RegExp(`^> ${tabs === 1 ? 'Target' : 'Mode'}`, 'm').test(fr)));
+      assert.match(f, /enter preview/);
+      await ui.press(KEY.enter);
+      await ui.waitFor((fr) => fr.includes('Preview (dry run') && fr.includes('enter continue'), 2000);
+      assert.deepEqual(fake.callsOf('restore').map((c) => [c.dryRun, c.databases]), [[true, ['libsql', 'chromadb', 'working', 'config']]]);
+      cleanup();
+    }
+  });
+
+  test('with nothing ticked, enter previews nothing and the screen says why', async () => {
+    const fake = engine();
+    const ui = await openRestore(fake);
+    for (const name of ['libsql', 'chromadb', 'working', 'config']) {
+      await ui.waitFor((f) => item(f, name).startsWith('>'));
+      await ui.press(KEY.space);
+      await ui.waitFor((f) => item(f, name).includes('[ ]'));
+      await ui.press(KEY.down);
+    }
+    await ui.press(KEY.enter);
+    const f = await ui.settle();
+    assert.match(f, /Tick at least one database\./);
+    assert.deepEqual(fake.callsOf('restore'), []);
   });
 
   test('the dry-run preview lists what happens to each ticked database', async () => {
@@ -149,8 +176,6 @@ describe('restore screen', () => {
     const gate = new Gate();
     fake.restoreSteps = [{ wait: 30 }, { type: 'progress', bytesDone: 2 * MiB, bytesTotal: 18 * MiB, source: 'libsql' }, { hold: gate }];
     const ui = await openRestore(fake);
-    await ui.press(KEY.enter);
-    await ui.waitFor((f) => /^> Target/m.test(f));
     await ui.press(KEY.enter);
     await ui.waitFor('11%');
     await ui.press(KEY.esc);

@@ -20,7 +20,8 @@ export function Checklist({
   items: CheckItem[];
   active?: boolean;
   onChange(items: CheckItem[]): void;
-  onSubmit?(): void;
+  /** Enter, with the items as the keys before it in the same read left them. */
+  onSubmit?(items: CheckItem[]): void;
 }) {
   const { theme } = useApp();
   const [cursor, setCursorState] = useState(0);
@@ -45,7 +46,7 @@ export function Checklist({
           itemsRef.current = next;
           onChange(next);
         }
-      } else if (key.return) onSubmit?.();
+      } else if (key.return) onSubmit?.(itemsRef.current);
     },
     { isActive: active },
   );
