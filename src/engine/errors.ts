@@ -84,6 +84,22 @@ export function fromFsError(error: unknown, what: string): AicoError {
   }
 }
 
+const NO_SPACE_CODES = new Set(['ENOSPC', 'EDQUOT']);
+const NO_SPACE_TEXT = /\bENOSPC\b|\bEDQUOT\b|no space left on device|disk quota exceeded|database or disk is full|SQLITE_FULL/i;
+
+/**
+ * Whether a full disk is behind an error: its code or that of any cause, or
+ * (for errors that reach us only as text, from a database engine or a child
+ * process) its message.
+ */
+export function isNoSpace(error: unknown): boolean {
+  for (let e = error, depth = 0; e && depth < 8; e = (e as { cause?: unknown }).cause, depth++) {
+    if (NO_SPACE_CODES.has((e as NodeJS.ErrnoException).code ?? '')) return true;
+    if (NO_SPACE_TEXT.test((e as Error).message ?? '')) return true;
+  }
+  return false;
+}
+
 export function cancelledError(): AicoError {
   return new AicoError('CANCELLED', 'Cancelled; nothing was written under a final name.');
 }
