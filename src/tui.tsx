@@ -3,6 +3,7 @@ import React from 'react';
 import { AicoError } from './engine/index.js';
 import { App } from './ui/app.js';
 import { realEngine, type TuiSettings } from './ui/engine.js';
+import { keyByKey } from './ui/key-stream.js';
 
 /**
  * Starts the terminal UI. Loaded only when a TTY asks for it, so headless
@@ -18,6 +19,6 @@ export async function runTui(settings: TuiSettings): Promise<void> {
     });
   }
   const engine = await realEngine();
-  const app = render(<App engine={engine} settings={settings} />, { exitOnCtrlC: false });
+  const app = render(<App engine={engine} settings={settings} />, { exitOnCtrlC: false, stdin: keyByKey(process.stdin) });
   await app.waitUntilExit();
 }

@@ -226,6 +226,14 @@ describe('TUI in a real terminal (tmux, 80x24)', { skip: tmuxMissing && 'tmux is
       await s.waitForScreen(/Saved \S+aico-backup-\S+\.enc/, 60_000);
     });
 
+    test('plain keys arriving in one read act one by one (j, space: tick off the second row)', async () => {
+      const s = await atChecklist();
+      await s.type('j ');
+      await s.waitForScreen(/^> \[ \] config/m, 5_000);
+      const screen = await s.capture();
+      assert.deepEqual(checklist(screen).map((r) => [r.name, r.checked]), [['libsql', true], ['config', false]], screen);
+    });
+
     test(
       'Down and Space arriving in one read tick the row the cursor moved to',
       async () => {
