@@ -24,6 +24,7 @@ export { seedSample, sampleMasterKey, sampleSeedOf, type SampleOptions } from '.
 export {
   exportMasterKey,
   importMasterKey,
+  importMasterKeyFrom,
   readKeyFile,
   setStoredBackupPassword,
   clearStoredBackupPassword,

@@ -3,10 +3,10 @@ import {
   AicoError,
   clearStoredBackupPassword,
   exportMasterKey,
+  importMasterKeyFrom,
   setStoredBackupPassword,
   storedBackupPasswordStatus,
 } from '../../engine/index.js';
-import { importMasterKeyFrom } from '../../engine/ops/keys.js';
 import type { RunContext } from '../context.js';
 import { passwordProvider, readPassword, type PasswordFlags } from '../password.js';
 
