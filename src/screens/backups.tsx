@@ -8,6 +8,8 @@ import { useApp } from '../ui/context.js';
 import { formatBytes } from '../ui/format.js';
 
 const when = (b: BackupEntry) => (b.created ? b.created.replace('T', ' ').slice(0, 19) : b.name.slice(12, 27));
+/** A restore's safety backup is a full backup of only what it replaced: not one to pick by mistake. */
+const typeOf = (b: BackupEntry) => (b.purpose === 'pre-restore' ? 'safety' : b.type ?? '?');
 
 /** The home screen: backups in the backup directory, newest first, read from headers only. */
 export function BackupsScreen() {
@@ -78,6 +80,9 @@ export function BackupsScreen() {
 
   const start = Math.max(0, Math.min(cursor - Math.floor(rows / 2), (backups?.length ?? 0) - rows));
   const visible = backups?.slice(start, start + rows) ?? [];
+  // Wide enough for "safety" only when one is listed; the Databases column gives up the room.
+  const typeWidth = backups?.some((b) => b.purpose === 'pre-restore') ? 6 : 4;
+  const dbWidth = 24 - (typeWidth - 4);
   return (
     <Box flexDirection="column">
       <Text bold>
@@ -93,7 +98,7 @@ export function BackupsScreen() {
       {backups && backups.length === 0 ? <Text>No backups yet. Press c to create the first one.</Text> : null}
       {backups && backups.length > 0 ? (
         <Box flexDirection="column">
-          <Text bold wrap="truncate-end">{'  Created              Type  Size        Enc  Databases                 Verified'}</Text>
+          <Text bold wrap="truncate-end">{`  Created              ${'Type'.padEnd(typeWidth)}  Size        Enc  ${'Databases'.padEnd(dbWidth)}  Verified`}</Text>
           {visible.map((b, i) => {
             const idx = start + i;
             const isSel = idx === cursor;
@@ -101,7 +106,7 @@ export function BackupsScreen() {
             const dbs = b.sources ? b.sources.join(',') : b.encrypted ? '(encrypted)' : '-';
             return (
               <Text key={b.path} color={isSel ? theme.accent : undefined} wrap="truncate-end">
-                {isSel ? '>' : ' '} {when(b).padEnd(19)}  {(b.type ?? '?').padEnd(4).slice(0, 4)}  {formatBytes(b.bytes).padEnd(10)}  {b.encrypted ? 'yes' : 'no '}  {dbs.padEnd(24).slice(0, 24)}  {v === 'ok' ? 'ok' : v === 'failed' ? 'FAILED' : '-'}
+                {isSel ? '>' : ' '} {when(b).padEnd(19)}  {typeOf(b).padEnd(typeWidth).slice(0, typeWidth)}  {formatBytes(b.bytes).padEnd(10)}  {b.encrypted ? 'yes' : 'no '}  {dbs.padEnd(dbWidth).slice(0, dbWidth)}  {v === 'ok' ? 'ok' : v === 'failed' ? 'FAILED' : '-'}
                 {b.problem ? `  ! ${b.problem.code}` : ''}
               </Text>
             );

@@ -25,7 +25,7 @@ const dir = tempDir('aico-restore-crash-');
 const at = (...p: string[]) => path.join(dir, ...p);
 const PW = 'restore-crash-pw';
 /** No keyring (no D-Bus), no fault unless asked, no stray home. */
-const BASE_ENV = { AICO_BACKUP_PASSWORD: PW, DBUS_SESSION_BUS_ADDRESS: undefined, AICO_FAULT: undefined, AICO_LIBSQL_KEY: undefined };
+const BASE_ENV = { AICO_BACKUP_PASSWORD: PW, DBUS_SESSION_BUS_ADDRESS: undefined, AICO_FAULT: undefined, AICO_LIBSQL_KEY: undefined, XDG_STATE_HOME: at('state') };
 
 /** The units a restore swaps, and which home files belong to each. */
 const UNIT_OF: [string, (rel: string) => boolean][] = [
@@ -137,9 +137,10 @@ for (const u of UNIT_NAMES) {
   assert.ok(!same(OLD[u]!, RESTORED[u]!), `${u}: the old and the restored state must differ, or the test could not tell them apart`);
 }
 
-// How many swap steps a restore into the old target takes: two per unit path present before or after.
-const swapPaths = UNITS.filter((u) => UNIT_NAMES.includes(u.name)).flatMap((u) => u.homePaths);
-let entries = 0;
+// How many swap steps a restore into the old target takes: two per unit path present before or after,
+// and for config (swapped file by file, so files the backup does not hold stay) two per file it holds.
+const swapPaths = UNITS.filter((u) => UNIT_NAMES.includes(u.name) && !u.mergeByFile).flatMap((u) => u.homePaths);
+let entries = Object.keys(await treeHashes(at('source', 'config'))).length;
 for (const p of swapPaths) if ((await exists(path.join(OLD_TREE, p))) || (await exists(path.join(scratch, p)))) entries++;
 const LAST = 2 * entries;
 const SETUP_MS = Date.now() - started;
@@ -357,8 +358,9 @@ describe('interrupting a restore', { concurrency: 2 }, () => {
     assert.deepEqual(await leftovers(target), []);
     assert.equal(await exists(path.join(target, LOCK_NAME)), false, 'the lock is released');
     assert.deepEqual(await fs.readdir(safety).catch(() => []), [], 'no safety backup (or part of one) was written');
-    const audit = (await fs.readFile(path.join(target, 'data', 'logs', 'backup-audit.log'), 'utf8')).trim().split('\n');
-    assert.equal(JSON.parse(audit.at(-1)!).result, 'failed: CANCELLED');
+    // A failed restore in place writes nothing into the home: its audit line goes to the state directory.
+    const audit = (await fs.readFile(at('state', 'aico-backup', 'backup-audit.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.ok(audit.some((l) => l.target === target && l.result === 'failed: CANCELLED'), JSON.stringify(audit));
   });
 
   test('Ctrl-C while the Chroma server validates: exit 130, server stopped, target unchanged, nothing left', async () => {

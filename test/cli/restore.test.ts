@@ -7,9 +7,6 @@ import { before, describe, test } from 'node:test';
 import { seedSample } from '../../src/engine/index.js';
 import { runCli, tempDir, treeHashes } from '../helpers.js';
 
-/** The tree minus aico-backup's own audit log, which records refused restores too. */
-const userData = async (dir: string) => Object.fromEntries(Object.entries(await treeHashes(dir)).filter(([p]) => !p.startsWith('data/logs/')));
-
 /** Hashes of the files of one unit of a home, keyed by path. */
 function unit(hashes: Record<string, string>, name: string): Record<string, string> {
   const prefix = { libsql: 'data/aico.db', chromadb: 'data/memory/semantic/', working: 'data/memory/working/', config: 'config/' }[name]!;
@@ -33,7 +30,7 @@ describe('aico backup restore with a seeded home (real libSQL, Chroma, LMDB)', (
 
   before(async () => {
     const seeded = await seedSample({ home, sizeMb: 4, seed: 21 });
-    env = { AICO_MASTER_KEY: seeded.masterKey, AICO_BACKUP_PASSWORD: 'restore test pw', DBUS_SESSION_BUS_ADDRESS: undefined };
+    env = { AICO_MASTER_KEY: seeded.masterKey, AICO_BACKUP_PASSWORD: 'restore test pw', DBUS_SESSION_BUS_ADDRESS: undefined, XDG_STATE_HOME: path.join(dir, 'state') };
     const r = await runCli(['--home', home, '--json', 'backup', 'create', '-o', backups], { env });
     assert.equal(r.code, 0, r.stderr);
     archive = r.json.backup.path;
@@ -130,7 +127,7 @@ describe('aico backup restore with a seeded home (real libSQL, Chroma, LMDB)', (
 
   test('wrong password (exit 3) and a backup without its key (exit 12) leave the target untouched', async () => {
     const target = await copyHome('refused');
-    const before = await userData(target);
+    const before = await treeHashes(target);
     const wrong = await restore(target, [], { AICO_BACKUP_PASSWORD: 'not it' });
     assert.equal(wrong.code, 3);
     assert.equal(wrong.json.error.code, 'WRONG_PASSWORD');
@@ -142,9 +139,10 @@ describe('aico backup restore with a seeded home (real libSQL, Chroma, LMDB)', (
     });
     assert.equal(nokey.code, 12, nokey.stdout);
     assert.equal(nokey.json.error.code, 'DATABASE_INVALID');
-    assert.deepEqual(await userData(target), before);
+    assert.deepEqual(await treeHashes(target), before, 'not even an audit line is written into the home');
     assert.deepEqual((await fs.readdir(target)).filter((n) => n.startsWith('.aico')), []);
-    const audit = await fs.readFile(path.join(target, 'data', 'logs', 'backup-audit.log'), 'utf8');
+    // A failed restore in place does not write into the home it left untouched: its line goes to the state directory.
+    const audit = await fs.readFile(path.join(dir, 'state', 'aico-backup', 'backup-audit.log'), 'utf8');
     assert.match(audit, /"result":"failed: WRONG_PASSWORD"/);
   });
 

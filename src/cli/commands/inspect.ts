@@ -27,6 +27,9 @@ export async function runInfo(ctx: RunContext, file: string, flags: PasswordFlag
       `  id          ${m.id}`,
       `  created     ${m.created}`,
       `  type        ${m.backup_type}${m.parent_id ? ` (parent ${m.parent_id})` : ''}`,
+      ...(result.purpose === 'pre-restore'
+        ? [`  purpose     safety backup, made before a restore replaced it${m.pre_restore ? `: ${m.pre_restore.units.join(', ')} of ${m.pre_restore.target}, restoring ${path.basename(m.pre_restore.archive)}` : ''}`]
+        : []),
       `  format      ${m.backup_version} (written by aico-backup ${m.tool?.version})`,
       `  size        ${formatBytes(result.bytes)} (${formatBytes(result.contents.bytes)} of data in ${result.contents.files} files)`,
       `  encryption  ${m.encryption.enabled ? `${m.encryption.cipher}, ${m.encryption.kdf} x${m.encryption.iterations}` : 'none'}`,
@@ -48,7 +51,8 @@ export async function runList(ctx: RunContext, dir: string | undefined, flags: {
     if (result.backups.length === 0) return `No backups in ${result.dir}.`;
     const rows = result.backups.map((b) => {
       const when = b.created ? b.created.replace('T', ' ').slice(0, 19) : '?'.padEnd(19);
-      const base = `${when}  ${(b.type ?? '?').padEnd(12)} ${formatBytes(b.bytes).padStart(9)}  ${b.encrypted ? 'enc ' : 'open'}  ${b.name}`;
+      const type = b.purpose === 'pre-restore' ? 'safety' : b.type ?? '?';
+      const base = `${when}  ${type.padEnd(12)} ${formatBytes(b.bytes).padStart(9)}  ${b.encrypted ? 'enc ' : 'open'}  ${b.name}`;
       const problem = b.problem ? `\n    ! ${b.problem.code}: ${b.problem.message}` : '';
       const verbose = flags.verbose
         ? `\n    id ${b.id ?? '?'}  format ${b.format_version ?? '?'}  ${b.compression ?? '?'}${b.sources ? `  sources ${b.sources.join(',')}` : ''}`

@@ -65,7 +65,7 @@ export async function runRestore(ctx: RunContext, file: string, flags: RestoreFl
         result.dryRun ? `Dry run: nothing was changed in ${result.target}. A restore would:` : `Restored ${path.basename(result.archive.path)} into ${result.target}:`,
         ...result.units.map((u) => {
           const valid = u.validation ? `  validated: ${describeCounts(u.validation.counts)}` : '';
-          const skipped = u.skipped.length ? `  (kept ${u.skipped.length} existing file(s))` : '';
+          const skipped = !u.skipped.length ? '' : u.action === 'replace' ? `  (keeps ${u.skipped.length} file(s) the backup does not hold)` : `  (kept ${u.skipped.length} existing file(s))`;
           return `  ${u.name.padEnd(9)} ${u.action.padEnd(8)} ${String(u.files).padStart(5)} files ${formatBytes(u.bytes).padStart(10)}${valid}${skipped}`;
         }),
         result.safetyBackup ? `  What was replaced is saved in ${result.safetyBackup}` : '',

@@ -17,6 +17,20 @@ export interface Metadata {
   home: string;
   /** Whether encryption_key.enc holds the AICO master key, and where it was read from. */
   master_key?: { included: boolean; source: 'keyring' | 'env' | 'none' };
+  /** Why the archive was written; absent for an ordinary backup. Matches the file name's label. */
+  purpose?: 'pre-restore';
+  /** A pre-restore safety backup: the restore it was taken before, and which units it saves. */
+  pre_restore?: PreRestore;
+}
+
+export interface PreRestore {
+  /** Path of the archive being restored. */
+  archive: string;
+  archive_id: string;
+  /** The directory restored into, whose data this archive holds. */
+  target: string;
+  /** Restore units replaced (libsql, chromadb, working, config, ...). */
+  units: string[];
 }
 
 export interface SourceStats {

@@ -25,7 +25,7 @@ export interface DirLock {
   takeover: string | null;
 }
 
-function isAlive(pid: number): boolean {
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -14,13 +14,14 @@ import { prepareCreateKeys } from './create-keys.js';
 import type { CodecName } from '../codec/types.js';
 import { freeArchivePath } from '../archive/naming.js';
 import { CHUNK_SIZE, FORMAT_VERSION, KEY_ENTRY, SEGMENT_SIZE } from '../archive/layout.js';
-import type { Metadata, SourceStats } from '../archive/metadata.js';
+import type { Metadata, PreRestore, SourceStats } from '../archive/metadata.js';
 import { writeArchive } from '../archive/writer.js';
 import { MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
 import { AicoError, throwIfAborted } from '../errors.js';
 import { noopSink, throttledProgress, type OperationContext } from '../events.js';
 import { acquireDirLock } from '../fsutil/lock.js';
 import { ensurePrivateDir } from '../fsutil/atomic-file.js';
+import { refuseIncompleteHome } from '../restore/journal.js';
 import { selectSources } from '../sources/catalog.js';
 import { LIBSQL_HOME } from '../home/layout.js';
 import { TOOL_VERSION } from '../version.js';
@@ -53,6 +54,8 @@ export interface CreateOptions {
   rawCopy?: boolean;
   /** Added to the archive name, e.g. "pre-restore". */
   label?: string;
+  /** Marks the archive as a pre-restore safety backup (metadata purpose and pre_restore). */
+  preRestore?: PreRestore;
   now?: Date;
 }
 
@@ -90,6 +93,8 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
     emit({ type: 'warning', code, message });
   };
   emit({ type: 'start', op: 'create' });
+  // A home an interrupted restore left half swapped would make a backup that looks good and is not.
+  await refuseIncompleteHome(opts.home);
   const codec = getCodec(opts.compression);
   if (!Number.isInteger(opts.compressionLevel) || opts.compressionLevel < 1 || opts.compressionLevel > 9) {
     throw new AicoError('USAGE', `Compression level must be 1..9 (got ${opts.compressionLevel}).`);
@@ -160,6 +165,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         platform: { os: platform(), arch: arch(), node: process.version },
         home: opts.home,
         master_key: masterKey,
+        ...(opts.preRestore ? { purpose: 'pre-restore' as const, pre_restore: opts.preRestore } : {}),
       };
       emit({ type: 'phase', phase: 'archive', message: `Writing ${path.basename(archivePath)}` });
       const progress = throttledProgress(emit, totalBytes);

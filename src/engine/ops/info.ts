@@ -1,7 +1,9 @@
 import { formatVersionOf, readManifest, readMetadata } from '../archive/inspect.js';
 import type { Metadata } from '../archive/metadata.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
+import path from 'node:path';
 import { noopSink, type OperationContext } from '../events.js';
+import { purposeOf } from './list.js';
 
 export interface InfoOptions {
   path: string;
@@ -17,6 +19,8 @@ export interface InfoResult {
   format_version: number;
   /** Version of the encrypted container (equals format_version); null for unencrypted archives. */
   container_version: number | null;
+  /** As in list: "backup", or "pre-restore" for a restore's safety backup (metadata.purpose, else the file name's label). */
+  purpose: string;
   metadata: Metadata;
   contents: { files: number; bytes: number; bySource: Record<string, { files: number; bytes: number }> };
 }
@@ -46,6 +50,7 @@ export async function info(opts: InfoOptions, ctx: OperationContext = {}): Promi
       compression: reader.codec.name,
       format_version: formatVersion,
       container_version: reader.header?.version ?? null,
+      purpose: typeof metadata.purpose === 'string' ? metadata.purpose : purposeOf(path.basename(opts.path)),
       metadata,
       contents: { files: manifest.files.length, bytes: manifest.files.reduce((n, f) => n + f.size, 0), bySource },
     };

@@ -26,6 +26,12 @@ export interface BackupEntry {
   compression: string | null;
   /** Only for unencrypted archives (encrypted ones reveal nothing without the password). */
   sources: string[] | null;
+  /**
+   * "backup" for an ordinary backup; "pre-restore" for the safety backup a
+   * restore made of what it replaced. From metadata.purpose, else (encrypted
+   * archives, whose metadata needs the password) the file name's label.
+   */
+  purpose: string;
   /** Set when the file could not be read; the other fields are then partly null. */
   problem: { code: string; message: string } | null;
 }
@@ -75,6 +81,7 @@ async function describe(file: string, name: string): Promise<BackupEntry> {
     container_version: null,
     compression: null,
     sources: null,
+    purpose: purposeOf(name),
     problem: null,
   };
   try {
@@ -100,6 +107,7 @@ async function describe(file: string, name: string): Promise<BackupEntry> {
         format_version: Number.isInteger(version) && version >= 1 ? version : null,
         compression: reader.codec.name,
         sources: Object.keys(metadata.databases ?? {}),
+        purpose: typeof metadata.purpose === 'string' ? metadata.purpose : entry.purpose,
       });
       // After the fields: a newer format is still described, with its problem.
       formatVersionOf(metadata);
@@ -112,4 +120,11 @@ async function describe(file: string, name: string): Promise<BackupEntry> {
       : { code: 'IO_ERROR', message: (error as Error).message };
   }
   return entry;
+}
+
+const LABEL_RE = /^aico-backup-\d{8}-\d{6}(?:-\d+)?-([a-z][a-z-]*)\.tar/;
+
+/** What an archive name's label says it is for: "pre-restore", or "backup" for an unlabelled (ordinary) one. */
+export function purposeOf(name: string): string {
+  return LABEL_RE.exec(name)?.[1] ?? 'backup';
 }

@@ -1,9 +1,8 @@
 import { promises as fs } from 'node:fs';
-import { userInfo } from 'node:os';
 import path from 'node:path';
 import { readManifest } from '../archive/inspect.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
-import { AicoError, throwIfAborted } from '../errors.js';
+import { AicoError, isAicoError, isNoSpace, throwIfAborted } from '../errors.js';
 import { noopSink, type OperationContext } from '../events.js';
 import { PARTIAL_SUFFIX, pathExists } from '../fsutil/atomic-file.js';
 import { maybeCrash } from '../restore/fault.js';
@@ -14,9 +13,11 @@ import { resolveMasterKey } from '../keys/master-key.js';
 import { libsqlKeyFor } from '../keys/libsql-key.js';
 import { aicoConfigDir } from '../home/aico-config.js';
 import { processesHolding } from '../sources/in-use.js';
-import { recoverInterrupted, swapIn } from '../restore/journal.js';
+import { appendAudit, auditLogFor, type AuditRecord } from '../restore/audit.js';
+import { recoverInterrupted, refuseIncompleteHome, swapIn } from '../restore/journal.js';
 import { UNITS, unitsFor } from '../restore/layout.js';
-import { planPaths, stageArchive } from '../restore/stage.js';
+import { noSpaceError, refuseIfNoSpace, refuseUnwritable, targetIoError } from '../restore/space.js';
+import { applyRecorded, planPaths, stageArchive } from '../restore/stage.js';
 import { validateStaged, type UnitValidation } from '../restore/validate.js';
 import { create } from './create.js';
 import { importMasterKey } from './keys.js';
@@ -62,17 +63,30 @@ async function nonEmpty(dir: string): Promise<boolean> {
   return names.some((n) => !n.startsWith('.aico-'));
 }
 
-/** Config is merged per file: which staged files are new to the target. */
-async function mergeFiles(staging: string, target: string, root: string): Promise<{ add: string[]; skip: string[] }> {
-  const add: string[] = [];
-  const skip: string[] = [];
-  const base = path.join(staging, root);
-  for (const e of await fs.readdir(base, { recursive: true, withFileTypes: true }).catch(() => [])) {
-    if (!e.isFile()) continue;
-    const rel = path.posix.join(root, path.relative(base, path.join(e.parentPath, e.name)).split(path.sep).join('/'));
-    ((await pathExists(path.join(target, rel))) ? skip : add).push(rel);
+/** Home-relative paths of the files under `root` in `base` (a home-like tree). */
+async function filesUnder(base: string, root: string): Promise<string[]> {
+  const dir = path.join(base, root);
+  const out: string[] = [];
+  for (const e of await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) {
+    if (e.isFile() || e.isSymbolicLink()) out.push(path.posix.join(root, path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/')));
   }
-  return { add, skip };
+  return out;
+}
+
+/**
+ * Config is restored file by file: the staged files new to the target, the
+ * ones that exist there, and the target's files the backup does not hold
+ * (kept in every mode: a backup that does not mention a file says nothing
+ * about deleting it).
+ */
+async function configFiles(staging: string, target: string, root: string): Promise<{ add: string[]; existing: string[]; notInBackup: string[] }> {
+  const staged = await filesUnder(staging, root);
+  const add: string[] = [];
+  const existing: string[] = [];
+  for (const rel of staged) ((await pathExists(path.join(target, rel))) ? existing : add).push(rel);
+  const inBackup = new Set(staged);
+  const notInBackup = (await filesUnder(target, root)).filter((rel) => !inBackup.has(rel));
+  return { add, existing, notInBackup };
 }
 
 /**
@@ -83,14 +97,19 @@ async function mergeFiles(staging: string, target: string, root: string): Promis
  * restore/journal.ts). On any failure the target is left as it was.
  */
 export async function restore(opts: RestoreOptions, ctx: OperationContext = {}): Promise<RestoreResult> {
+  const target = path.resolve(opts.target ?? opts.home);
   try {
     return await restoreOrThrow(opts, ctx);
-  } catch (error) {
-    // Refused and failed restores are recorded too, where there is a target to record them in.
-    const target = path.resolve(opts.target ?? opts.home);
-    if (!opts.dryRun && (await pathExists(target))) {
+  } catch (caught) {
+    // A full disk is the cause however deep it surfaced (a database engine, a validation copy): say so.
+    const error = isNoSpace(caught) && !isAicoError(caught, 'NO_SPACE') && !isAicoError(caught, 'CANCELLED') ? noSpaceError(target, caught) : caught;
+    // Refused and failed restores are recorded too, never inside the target they left untouched.
+    if (!opts.dryRun) {
       const units = opts.configOnly ? ['config'] : opts.databases ?? ['all'];
-      await audit(target, { archive: { path: opts.path, id: '?' }, units: units.map((name) => ({ name })), mode: opts.merge ? 'merge' : 'replace' }, `failed: ${(error as AicoError)?.code ?? 'INTERNAL'}`).catch(() => {});
+      const record: AuditRecord = { archive: { path: opts.path, id: '?' }, target, units: units.map((name) => ({ name })), mode: opts.merge ? 'merge' : 'replace' };
+      await auditLogFor('failed', target, opts.home, opts.env)
+        .then((file) => appendAudit(file, record, `failed: ${(error as AicoError)?.code ?? 'INTERNAL'}`))
+        .catch(() => {});
     }
     throw error;
   }
@@ -111,6 +130,9 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
   if (!inPlace && (await nonEmpty(target)) && !opts.force && !opts.merge) {
     throw new AicoError('USAGE', `${target} is not empty.`, { hint: 'Restore into an empty or new directory, or pass --merge (add what is missing) or --force (replace).' });
   }
+  // A real restore recovers an interrupted one first; a preview changes nothing, so it refuses instead.
+  if (opts.dryRun) await refuseIncompleteHome(target);
+  await refuseUnwritable(target);
 
   // The password is needed twice (archive, then encryption_key.enc): ask once.
   const asked: { value: Buffer | null } = { value: null };
@@ -121,13 +143,15 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
   emit({ type: 'phase', phase: 'header', message: `Reading the manifest of ${opts.path}` });
   const reader = await ArchiveReader.open(opts.path, cachedPassword, ctx.signal);
   let plan;
-  let declared: Record<string, number> = {};
+  const declared: Record<string, number> = {};
+  const sizes: { unit: string; size: number }[] = [];
   try {
     const { manifest } = await readManifest(reader);
     plan = planPaths(manifest);
     for (const f of manifest.files) {
       const unit = plan.get(f.path)!.unit;
       declared[unit] = (declared[unit] ?? 0) + f.size;
+      sizes.push({ unit, size: f.size });
     }
   } finally {
     await reader.close();
@@ -138,11 +162,27 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
     if (!inArchive.includes(u)) throw new AicoError('NOT_FOUND', `This backup holds no ${u} data.`, { hint: `It holds: ${inArchive.join(', ')}.` });
   }
   const selected = new Set(wanted);
+  const wantedUnits = wanted.map((name) => UNITS.find((u) => u.name === name)!);
+  await refuseIfNoSpace({
+    target,
+    files: sizes.filter((f) => selected.has(f.unit)),
+    databases: wantedUnits.filter((u) => !u.mergeByFile).map((u) => u.name),
+    safety: opts.safetyBackupDir && !opts.dryRun && !opts.merge ? { dir: opts.safetyBackupDir, paths: wantedUnits.flatMap((u) => u.homePaths) } : null,
+  });
 
-  await fs.mkdir(target, { recursive: true, mode: 0o700 });
-  const lock = await acquireDirLock(target, 'restore');
+  // Accepted: from here on the target is written to (lock, staging); a directory made for it goes again on failure.
+  let made: string | undefined;
+  let lock;
+  try {
+    made = await fs.mkdir(target, { recursive: true, mode: 0o700 });
+    lock = await acquireDirLock(target, 'restore');
+  } catch (error) {
+    await removeMade(made, target);
+    throw targetIoError(error, target);
+  }
   if (lock.takeover) warn('STALE_LOCK', lock.takeover);
   const staging = path.join(target, `.aico-restore.${process.pid}${PARTIAL_SUFFIX}`);
+  let succeeded = false;
   try {
     const recovered = await recoverInterrupted(target);
     if (recovered) {
@@ -151,15 +191,10 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
         : `An interrupted restore in ${target} had finished swapping; its clean-up was completed first.`);
     }
     if (!opts.force) await refuseIfInUse(target);
-    const needed = wanted.reduce((sum, u) => sum + (declared[u] ?? 0), 0);
-    const free = await fs.statfs(target).then((s) => s.bavail * s.bsize, () => Infinity);
-    if (needed > free) {
-      throw new AicoError('NO_SPACE', `Restoring needs ${needed} bytes of staging space in ${target}; ${free} are free.`, {
-        hint: 'Free some space, or restore fewer databases with --database. Nothing was changed.',
-      });
-    }
 
-    await fs.mkdir(staging, { mode: 0o700 });
+    await fs.mkdir(staging, { mode: 0o700 }).catch((error) => {
+      throw targetIoError(error, target);
+    });
     emit({ type: 'phase', phase: 'stage', message: 'Verifying the archive and staging its files' });
     const staged = await stageArchive({ path: opts.path, password: cachedPassword, staging, units: selected, plan }, ctx);
     throwIfAborted(ctx.signal);
@@ -202,14 +237,19 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
       const present = (await Promise.all(unit.homePaths.map((p) => pathExists(path.join(target, p))))).some(Boolean);
       const size = staged.units[unitName] ?? { files: 0, bytes: 0 };
       const validation = validations.find((v) => v.unit === unitName) ?? null;
-      if (opts.merge && present) {
-        if (unit.mergeByFile) {
-          const m = await mergeFiles(staging, target, unit.homePaths[0]!);
+      if (unit.mergeByFile && present) {
+        const m = await configFiles(staging, target, unit.homePaths[0]!);
+        if (opts.merge) {
           swapPaths.push(...m.add);
-          units.push({ name: unitName, action: m.add.length ? 'merge' : 'skip', files: m.add.length, bytes: size.bytes, skipped: m.skip, validation });
+          units.push({ name: unitName, action: m.add.length ? 'merge' : 'skip', files: m.add.length, bytes: size.bytes, skipped: m.existing, validation });
         } else {
-          units.push({ name: unitName, action: 'skip', files: 0, bytes: 0, skipped: unit.homePaths.filter(Boolean), validation });
+          swapPaths.push(...m.add, ...m.existing);
+          units.push({ name: unitName, action: 'replace', files: size.files, bytes: size.bytes, skipped: m.notInBackup, validation });
         }
+        continue;
+      }
+      if (opts.merge && present) {
+        units.push({ name: unitName, action: 'skip', files: 0, bytes: 0, skipped: unit.homePaths.filter(Boolean), validation });
         continue;
       }
       swapPaths.push(...unit.homePaths);
@@ -245,6 +285,7 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
           exclude: [],
           rawCopy: true,
           label: 'pre-restore',
+          preRestore: { archive: opts.path, archive_id: staged.metadata.id, target, units: replacing.map((u) => u.name) },
           keyring: opts.keyring,
           env: opts.env,
           kdfIterations: opts.kdfIterations,
@@ -257,8 +298,10 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
     let keyringState: RestoreResult['masterKey']['keyring'] = 'not-imported';
     if (!opts.dryRun) {
       throwIfAborted(ctx.signal);
+      await applyRecorded(staging, staged.files);
       emit({ type: 'phase', phase: 'swap', message: `Swapping the restored data into ${target}` });
-      await swapIn({ target, staging, paths: swapPaths });
+      const only = opts.configOnly || opts.databases?.length ? wanted : [];
+      await swapIn({ target, staging, paths: swapPaths, restoring: { archive: opts.path, units: only, inPlace } });
       if (importKey) {
         try {
           const r = await importMasterKey(staged.sealedKey!, async () => Buffer.from(password!), { keyring, force: true });
@@ -286,13 +329,24 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
       warnings,
       durationMs: Date.now() - started,
     };
-    if (!opts.dryRun) await audit(target, result, 'ok');
+    if (!opts.dryRun) await appendAudit(await auditLogFor('ok', target, opts.home), result, 'ok');
     emit({ type: 'summary', op: 'restore', ok: true, durationMs: result.durationMs });
+    succeeded = true;
     return result;
   } finally {
     asked.value?.fill(0);
     await fs.rm(staging, { recursive: true, force: true });
     await lock.release();
+    if (!succeeded || opts.dryRun) await removeMade(made, target);
+  }
+}
+
+/** Removes the directories mkdir made for the target (`made` is the first), as long as they are empty. */
+async function removeMade(made: string | undefined, target: string): Promise<void> {
+  if (!made) return;
+  for (let dir = target; dir.startsWith(made); dir = path.dirname(dir)) {
+    if (!(await fs.rmdir(dir).then(() => true, () => false))) return;
+    if (dir === made) return;
   }
 }
 
@@ -305,24 +359,4 @@ async function refuseIfInUse(target: string): Promise<void> {
       details: { pid: h.pid, command: h.command },
     });
   }
-}
-
-/** One line per restore in data/logs/backup-audit.log (0600). */
-async function audit(
-  target: string,
-  r: { archive: { path: string; id: string }; units: { name: string }[]; mode: string },
-  outcome: string,
-): Promise<void> {
-  const dir = path.join(target, 'data', 'logs');
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const line = {
-    time: new Date().toISOString(),
-    user: userInfo().username,
-    archive: path.basename(r.archive.path),
-    archive_id: r.archive.id,
-    databases: r.units.map((u) => u.name),
-    mode: r.mode,
-    result: outcome,
-  };
-  await fs.appendFile(path.join(dir, 'backup-audit.log'), `${JSON.stringify(line)}\n`, { mode: 0o600 });
 }

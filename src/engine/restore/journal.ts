@@ -1,6 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { AicoError } from '../errors.js';
 import { pathExists, syncDir } from '../fsutil/atomic-file.js';
+import { isAlive, LOCK_NAME } from '../fsutil/lock.js';
 import { maybeCrash } from './fault.js';
 
 /**
@@ -27,6 +29,15 @@ interface Journal {
   old: string;
   staging: string;
   entries: JournalEntry[];
+  /** What was being restored, so a refusal can name the command that finishes it (absent in older journals). */
+  restoring?: RestoringWhat;
+}
+
+export interface RestoringWhat {
+  archive: string;
+  units: string[];
+  /** Restored into the AICO home itself (else into a --target). */
+  inPlace: boolean;
 }
 
 /** Replaces the journal atomically (write, fsync, rename over), so a crash leaves the old state or the new one. */
@@ -51,6 +62,7 @@ export interface SwapOptions {
   staging: string;
   /** Home-relative paths to replace. */
   paths: string[];
+  restoring?: RestoringWhat;
 }
 
 export interface SwapResult {
@@ -67,7 +79,7 @@ export async function swapIn(opts: SwapOptions): Promise<SwapResult> {
     const staged = await pathExists(path.join(opts.staging, p));
     if (existed || staged) entries.push({ path: p, existed, staged });
   }
-  const journal: Journal = { pid: process.pid, state: 'swapping', old: oldDir, staging: path.relative(opts.target, opts.staging), entries };
+  const journal: Journal = { pid: process.pid, state: 'swapping', old: oldDir, staging: path.relative(opts.target, opts.staging), entries, ...(opts.restoring ? { restoring: opts.restoring } : {}) };
   // Journal first: a crash before it leaves no trace, a crash after it is rolled back from it.
   await writeJournal(opts.target, journal);
   await fs.mkdir(path.join(opts.target, oldDir), { mode: 0o700 });
@@ -144,3 +156,45 @@ export async function recoverInterrupted(target: string): Promise<'rolled-back' 
   await rollBack(target, journal);
   return 'rolled-back';
 }
+
+/**
+ * Journals of operations that change a home in several steps. While one is
+ * present the home is half old, half new: nothing may read it as a whole.
+ * A migration that journals its steps adds its name here.
+ */
+export const HOME_JOURNALS: readonly { name: string; op: string }[] = [{ name: JOURNAL_NAME, op: 'restore' }];
+
+/**
+ * Refuses (HOME_INCOMPLETE) a home that holds the journal of an unfinished
+ * operation, with the command that finishes it. create calls this before
+ * reading a home, and a restore --dry-run (a preview must not recover).
+ */
+export async function refuseIncompleteHome(home: string): Promise<void> {
+  for (const { name, op } of HOME_JOURNALS) {
+    const file = path.join(home, name);
+    if (!(await pathExists(file))) continue;
+    const journal = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as Partial<Journal>, () => ({}) as Partial<Journal>);
+    // A pid alone may have been reused since a crash; a live run also still holds the directory's lock.
+    const lock = await fs.readFile(path.join(home, LOCK_NAME), 'utf8').then((t) => JSON.parse(t) as { pid?: number }, () => null);
+    const running = typeof journal.pid === 'number' && journal.pid !== process.pid && lock?.pid === journal.pid && isAlive(journal.pid);
+    throw new AicoError(
+      'HOME_INCOMPLETE',
+      running
+        ? `A ${op} is changing ${home} right now (pid ${journal.pid}); its data is half old, half new until it finishes.`
+        : `${home} holds an unfinished ${op} (${name}): it was interrupted ${journal.state === 'committed' ? 'after its data was swapped in, before it cleaned up' : 'while swapping its data in'}, so the home is a mix of old and new data. Nothing was read or written.`,
+      { hint: running ? `Wait for that ${op} to finish, then run this again.` : finishHint(home, journal) },
+    );
+  }
+}
+
+function finishHint(home: string, journal: Partial<Journal>): string {
+  const r = journal.restoring;
+  const outcome = journal.state === 'committed' ? 'completes it (its data is already in place)' : 'first puts every old file back';
+  if (!r) return `Any "aico backup restore FILE --target ${quote(home)} --force" into it ${outcome}, then restores FILE. Until then, do not start AICO on it.`;
+  const where = r.inPlace ? `--home ${quote(home)}` : `--target ${quote(home)} --force`;
+  const only = r.units.length ? ` --database ${r.units.join(',')}` : '';
+  return `Run the interrupted restore again: aico backup restore ${quote(r.archive)} ${where}${only}\n  It ${outcome}, then restores ${path.basename(r.archive)} as asked. Until then, do not start AICO on it.`;
+}
+
+const quote = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replaceAll("'", `'\\''`)}'`);
+

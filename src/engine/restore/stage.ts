@@ -13,6 +13,8 @@ export interface StageResult {
   sealedKey: Buffer | null;
   /** Bytes and files staged per unit. */
   units: Record<string, { files: number; bytes: number }>;
+  /** Every staged file with the mode and mtime the archive records for it. */
+  files: { homePath: string; mode: number; mtime: string }[];
 }
 
 /** Every manifest path must map into the documented layout before a single byte is written. */
@@ -43,11 +45,12 @@ class StagedFile implements FileSink {
   ) {}
   private written = 0;
 
-  static async open(file: string, declared: number, mode: number): Promise<StagedFile> {
+  static async open(file: string, declared: number): Promise<StagedFile> {
     await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     try {
       // O_EXCL|O_NOFOLLOW: never through a link, never over something already staged.
-      const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode & 0o700 || 0o600);
+      // 0600 while staged, so validation can open it; the recorded mode comes with applyRecorded().
+      const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
       return new StagedFile(handle, file, declared);
     } catch (error) {
       throw fromFsError(error, file);
@@ -86,6 +89,7 @@ export async function stageArchive(
   let metadata: Metadata | null = null;
   let sealedKey: Buffer | null = null;
   const units: StageResult['units'] = {};
+  const files: StageResult['files'] = [];
   const result = await verify(
     {
       path: opts.path,
@@ -98,7 +102,8 @@ export async function stageArchive(
         const u = (units[target.unit] ??= { files: 0, bytes: 0 });
         u.files++;
         u.bytes += file.size;
-        return StagedFile.open(path.join(opts.staging, ...target.homePath.split('/')), file.size, file.mode);
+        files.push({ homePath: target.homePath, mode: file.mode, mtime: file.mtime });
+        return StagedFile.open(path.join(opts.staging, ...target.homePath.split('/')), file.size);
       },
     },
     ctx,
@@ -110,5 +115,43 @@ export async function stageArchive(
     });
   }
   if (!metadata) throw new AicoError('CORRUPT_ARCHIVE', 'The archive has no metadata; nothing was restored.');
-  return { metadata, sealedKey, units };
+  return { metadata, sealedKey, units, files };
+}
+
+/** Key material keeps its owner-only mode whatever the archive says. */
+const KEY_MATERIAL = /\.(salt|key)$/;
+
+/**
+ * The mode a restored file gets: the permission bits the archive records
+ * (never setuid, setgid or sticky, which an archive must not be able to
+ * grant), except that key material is never readable by others.
+ */
+export function restoredMode(homePath: string, recorded: number): number {
+  const perms = recorded & 0o777;
+  return KEY_MATERIAL.test(homePath) ? perms & 0o700 : perms;
+}
+
+/**
+ * Gives every staged file its recorded mode and mtime. Run after validation,
+ * which may open (and touch) the files, and before the swap.
+ */
+export async function applyRecorded(staging: string, files: StageResult['files']): Promise<void> {
+  for (const f of files) {
+    const file = path.join(staging, ...f.homePath.split('/'));
+    let handle: fs.FileHandle;
+    try {
+      handle = await fs.open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    } catch (error) {
+      throw fromFsError(error, file);
+    }
+    try {
+      const mtime = new Date(f.mtime);
+      if (!Number.isNaN(mtime.getTime())) await handle.utimes(mtime, mtime);
+      await handle.chmod(restoredMode(f.homePath, f.mode));
+    } catch (error) {
+      throw fromFsError(error, file);
+    } finally {
+      await handle.close();
+    }
+  }
 }

@@ -6,9 +6,10 @@
 // is left behind. Each archive is restored twice: into a separate non-empty
 // --target with --force, and in place into the home.
 //
-// The only write restore makes to the target on failure is its audit line
-// (data/logs/backup-audit.log, restore.ts `audit`); it is allowed, and checked
-// to record the failure with the same code.
+// Restore writes nothing into a target it refused, not even its audit line:
+// that goes to the home's data/logs/backup-audit.log when the target is
+// another directory, else to the state directory (restore/audit.ts); it is
+// checked to record the failure with the same code.
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fs, readdirSync, statSync } from 'node:fs';
@@ -32,6 +33,8 @@ const password: PasswordProvider = async () => Buffer.from(PASSWORD);
 const suite = tempDir('aico-hostile-');
 const RUNTIME_YAML = 'runtime:\n  log_level: debug\n  language: de\n';
 const AUDIT = 'data/logs/backup-audit.log';
+const STATE = path.join(suite, 'state');
+const STATE_AUDIT = path.join(STATE, 'aico-backup', 'backup-audit.log');
 
 // ---------------------------------------------------------------------------
 // Sandboxes
@@ -170,7 +173,6 @@ async function expectRefused(sb: Sandbox, archive: string, expect: Expectation):
 
   for (const mode of ['target', 'in-place'] as Mode[]) {
     const dest = mode === 'target' ? sb.target : sb.home;
-    const destRel = path.basename(dest);
     const before = await snapshot(sb.root);
     const beforeHashes = await treeHashes(dest);
     const events: EngineEvent[] = [];
@@ -179,6 +181,7 @@ async function expectRefused(sb: Sandbox, archive: string, expect: Expectation):
     const opts: RestoreOptions = {
       path: archive,
       home: sb.home,
+      env: { ...process.env, XDG_STATE_HOME: STATE },
       safetyBackupDir: sb.safety,
       ...(expect.password === null ? {} : { password: expect.password ?? password }),
       ...(mode === 'target' ? { target: sb.target, force: true } : {}),
@@ -213,20 +216,18 @@ async function expectRefused(sb: Sandbox, archive: string, expect: Expectation):
     const leftovers = (await fs.readdir(dest)).filter((n) => n.startsWith('.aico-'));
     assert.deepEqual(leftovers, [], `${where} left in ${dest}`);
 
-    // (a) the target is byte-identical, except for the audit line recording this failure.
-    const afterHashes = await treeHashes(dest);
-    if (AUDIT in afterHashes && !(AUDIT in beforeHashes)) {
-      const lines = (await fs.readFile(path.join(dest, AUDIT), 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
-      assert.equal(lines.length, 1, `${where} one audit line`);
-      assert.equal(lines[0].result, `failed: ${err.code}`, `${where} audit line`);
-      delete afterHashes[AUDIT];
-    }
-    assert.deepEqual(afterHashes, beforeHashes, `${where} the target's files changed`);
+    // (a) the target is byte-identical.
+    assert.deepEqual(await treeHashes(dest), beforeHashes, `${where} the target's files changed`);
     assert.equal(await fs.readFile(path.join(dest, 'config', 'runtime.yaml'), 'utf8'), RUNTIME_YAML);
+    // The failure is recorded outside the target: the home's log for a --target, else the state directory.
+    const auditFile = mode === 'target' ? path.join(sb.home, AUDIT) : STATE_AUDIT;
+    const lines = (await fs.readFile(auditFile, 'utf8')).trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.length, 1, `${where} one audit line in ${auditFile}`);
+    assert.deepEqual([lines[0].result, lines[0].target], [`failed: ${err.code}`, dest], `${where} audit line`);
 
     // (b) nothing changed anywhere in the sandbox (home, target, outside, safety) but that audit line ...
     const after = await snapshot(sb.root);
-    for (const rel of [`${destRel}/data`, `${destRel}/data/logs`, `${destRel}/${AUDIT}`]) {
+    for (const rel of ['home/data', 'home/data/logs', `home/${AUDIT}`]) {
       if (!(rel in before)) delete after[rel];
     }
     assert.deepEqual(after, before, `${where} something outside the target's staging changed`);
@@ -234,7 +235,8 @@ async function expectRefused(sb: Sandbox, archive: string, expect: Expectation):
     for (const p of candidates) assert.equal(await exists(p), false, `${where} ${p} was written`);
 
     // Next mode starts from a clean audit log.
-    await fs.rm(path.join(dest, 'data'), { recursive: true, force: true });
+    await fs.rm(path.join(sb.home, 'data'), { recursive: true, force: true });
+    await fs.rm(STATE_AUDIT, { force: true });
   }
   return observed;
 }
