@@ -11,6 +11,7 @@ import { snapshotSources } from '../sources/snapshot.js';
 import { scanSources } from '../sources/scan.js';
 import type { DatabaseAdapter } from '../sources/types.js';
 import { prepareCreateKeys } from './create-keys.js';
+import { stagingNoSpace } from './create-space.js';
 import type { CodecName } from '../codec/types.js';
 import { freeArchivePath } from '../archive/naming.js';
 import { CHUNK_SIZE, FORMAT_VERSION, KEY_ENTRY, SEGMENT_SIZE } from '../archive/layout.js';
@@ -137,6 +138,8 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         signal: ctx.signal,
         warn,
         onDatabase: (name, location) => emit({ type: 'phase', phase: 'snapshot', message: `Snapshot of ${name} (${location})` }),
+      }).catch((error) => {
+        throw stagingNoSpace(error, opts.outputDir);
       });
       for (const name of scan.missing) warn('SOURCE_MISSING', `No ${name} data in ${opts.home}; skipped.`);
       for (const s of scan.skipped) warn('FILE_SKIPPED', `Skipped ${s.path} (${s.reason}).`);

@@ -311,7 +311,7 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
           keyringState = 'unavailable';
           // Nothing to warn about when AICO_MASTER_KEY already is this backup's key.
           const envKey = (opts.env ?? process.env).AICO_MASTER_KEY;
-          if (!(envKey && archiveKey && Buffer.from(envKey).equals(archiveKey))) warn('KEY_NOT_IMPORTED', `${(error as AicoError).message} The restored libSQL database needs this backup's master key: run "aico backup key import" with a keyring, or set AICO_MASTER_KEY.`);
+          if (!(envKey && archiveKey && Buffer.from(envKey).equals(archiveKey))) warn('KEY_NOT_IMPORTED', `${(error as AicoError).message} The restored libSQL database needs this backup's master key: where a keyring is available run "aico backup key import ${opts.path}", keep it in a recovery file with "aico backup key export --from ${opts.path} FILE", or set AICO_MASTER_KEY.`);
         }
       }
     }
