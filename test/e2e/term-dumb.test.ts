@@ -26,10 +26,10 @@ describe('TERM=dumb in a real terminal', { skip: (tmuxMissing && 'tmux is not in
     const s = new TmuxSession();
     sessions.push(s);
     await s.start(['script', '-q', '-e', '-c', cmd, raw]);
-    const screen = await s.waitForScreen(/aico backup --help|Backups in/, 15_000, null);
+    await s.waitForScreen(/aico backup --help|Backups in|Pane is dead/, 15_000, null);
     if (!(await s.paneState()).dead) await s.keys('q');
     const state = await s.waitForExit(10_000);
-    return { raw: await fs.readFile(raw, 'utf8'), status: state.status, screen };
+    return { raw: await fs.readFile(raw, 'utf8'), status: state.status, screen: await s.captureAll() };
   }
 
   test('"aico" on a dumb terminal writes no cursor-movement or erase sequences and says to use the commands', async () => {
