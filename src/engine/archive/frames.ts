@@ -15,7 +15,9 @@ const corrupt = (message: string, offset: number) =>
 
 /**
  * Cuts the compressed stream into the codec's frames (each decodable on its
- * own), without decoding anything. Skippable frames are dropped.
+ * own), without decoding anything. The only skippable frame an archive holds
+ * is the locator at the very end, outside the ranges read here: one anywhere
+ * else would be bytes no check covers, so it is refused.
  */
 export async function* splitFrames(codec: Codec, input: AsyncIterable<Buffer>, startOffset: number): AsyncGenerator<Frame> {
   let offset = startOffset;
@@ -33,7 +35,8 @@ export async function* splitFrames(codec: Codec, input: AsyncIterable<Buffer>, s
       const scan = codec.scanFrame(buf);
       if (scan.kind === 'incomplete') break;
       if (scan.kind === 'invalid') throw corrupt(`Invalid ${codec.name} data (${scan.reason})`, offset);
-      if (scan.kind === 'data') yield { offset, data: buf.subarray(0, scan.length) };
+      if (scan.kind === 'skippable') throw corrupt(`Unexpected skippable ${codec.name} frame`, offset);
+      yield { offset, data: buf.subarray(0, scan.length) };
       offset += scan.length;
       buf = buf.subarray(scan.length);
     }

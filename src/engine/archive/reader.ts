@@ -21,6 +21,9 @@ const truncated = (why: string) =>
     hint: 'The file is incomplete (an interrupted copy or a full disk?); use another copy of this backup.',
   });
 
+const damagedLocator = () =>
+  new AicoError('CORRUPT_ARCHIVE', 'The archive end marker (locator) is damaged.', { hint: 'Use another copy of this backup.' });
+
 function detectCodec(prefix: Buffer): Codec | null {
   if (prefix.length >= 4) {
     const magic = prefix.readUInt32LE(0);
@@ -204,27 +207,51 @@ export class ArchiveReader {
     const tail = await this.readPayloadBuffer(this.payloadLength - length, this.payloadLength);
     const loc = decodeLocator(this.codec.unwrapLocator(tail));
     if (loc && loc.tailOffset <= this.payloadLength - length && loc.tailTarOffset <= loc.tarLength) return loc;
-    if (!this.encrypted) await this.explainMissingLocator();
-    throw new AicoError('CORRUPT_ARCHIVE', 'The archive end marker (locator) is damaged.', {
-      hint: 'Use another copy of this backup.',
-    });
+    if (!this.encrypted) await this.explainMissingLocator(tail);
+    throw damagedLocator();
   }
 
-  /** A plain archive whose end marker is not at the end was either cut short or had bytes appended. */
-  private async explainMissingLocator(): Promise<never> {
+  /**
+   * A plain archive whose end marker does not read back was cut short, had
+   * bytes appended, or has a damaged end marker; each has its own code.
+   */
+  private async explainMissingLocator(tail: Buffer): Promise<never> {
     const window = Math.min(this.payloadLength, 4 << 20);
-    const tail = await this.readRaw(this.payloadLength - window, window);
-    const at = tail.lastIndexOf(LOCATOR_MAGIC);
-    if (at >= 0 && decodeLocator(tail.subarray(at, at + LOCATOR_BYTES))) {
-      const probe = this.codec.wrapLocator(Buffer.concat([LOCATOR_MAGIC, Buffer.alloc(LOCATOR_BYTES - 8)]));
-      const extra = window - at - (probe.length - probe.indexOf(LOCATOR_MAGIC));
+    const bytes = await this.readRaw(this.payloadLength - window, window);
+    const at = bytes.lastIndexOf(LOCATOR_MAGIC);
+    if (at >= 0 && decodeLocator(bytes.subarray(at, at + LOCATOR_BYTES))) {
+      const template = this.codec.wrapLocator(Buffer.concat([LOCATOR_MAGIC, Buffer.alloc(LOCATOR_BYTES - 8)]));
+      // Bytes after the locator record beyond what its wrapper puts there (gzip: 10, others: none).
+      const extra = window - at - (template.length - template.indexOf(LOCATOR_MAGIC));
       if (extra > 0) {
         throw new AicoError('TRAILING_DATA', `The archive has about ${extra} unexpected bytes after its end.`, {
           hint: 'Something was appended to the file; use another copy of this backup.',
         });
       }
+      if (extra === 0) throw damagedLocator();
+      throw truncated('the end marker is cut short');
     }
+    if (this.looksLikeLocatorFrame(tail)) throw damagedLocator();
     throw truncated('the end marker is missing');
+  }
+
+  /**
+   * Whether the last bytes still hold most of a locator frame's fixed bytes
+   * (the codec's wrapper and the magic): then one of its bytes was damaged.
+   * A file cut inside its data almost never matches half of them.
+   */
+  private looksLikeLocatorFrame(tail: Buffer): boolean {
+    const record = (fill: number) => Buffer.concat([LOCATOR_MAGIC, Buffer.alloc(LOCATOR_BYTES - 8, fill)]);
+    const a = this.codec.wrapLocator(record(0x00));
+    const b = this.codec.wrapLocator(record(0xff));
+    let fixed = 0;
+    let same = 0;
+    for (let i = 0; i < a.length; i++) {
+      if (a[i] !== b[i]) continue;
+      fixed++;
+      if (tail[i] === a[i]) same++;
+    }
+    return same * 2 >= fixed;
   }
 
   /** Decoded tar bytes from compressed offset `start` (a frame boundary) to `end`, in order. */

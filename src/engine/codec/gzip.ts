@@ -21,39 +21,34 @@ function memberHeader(subfield: Buffer, data: Buffer): Buffer {
   return head;
 }
 
-/** Returns the extra field's subfields of a member starting at buf[0], or a scan result. */
-function readExtra(buf: Buffer): { xlen: number; fields: Map<string, Buffer> } | FrameScan {
-  if (buf.length < 12) return { kind: 'incomplete' };
-  if (buf[0] !== 0x1f || buf[1] !== 0x8b || buf[2] !== 0x08) return { kind: 'invalid', reason: 'not a gzip member' };
-  if (!(buf[3]! & 0x04)) return { kind: 'invalid', reason: 'gzip member without the archive size field' };
-  const xlen = buf.readUInt16LE(10);
-  if (buf.length < 12 + xlen) return { kind: 'incomplete' };
-  const fields = new Map<string, Buffer>();
-  for (let pos = 12; pos + 4 <= 12 + xlen; ) {
-    const id = buf.toString('latin1', pos, pos + 2);
-    const len = buf.readUInt16LE(pos + 2);
-    fields.set(id, buf.subarray(pos + 4, pos + 4 + len));
-    pos += 4 + len;
-  }
-  return { xlen, fields };
-}
+// Every member this format writes starts with one of these 16 bytes (FLG =
+// FEXTRA only, MTIME 0, XFL 0, OS 255, one subfield); gzip(1) ignores most of
+// them, so a reader that accepted others would leave those bytes unchecked.
+const DATA_HEAD = memberHeader(SUB_SIZE, Buffer.alloc(4)).subarray(0, 16);
+const LOCATOR_HEAD = memberHeader(SUB_LOCATOR, Buffer.alloc(40)).subarray(0, 16);
+const LOCATOR_MEMBER = 16 + 40 + EMPTY_DEFLATE.length + 8;
+/** Smallest data member: header, size field, an empty deflate block, CRC-32 and ISIZE. */
+const MIN_DATA_MEMBER = 20 + EMPTY_DEFLATE.length + 8;
+
+const startsLike = (buf: Buffer, head: Buffer) => {
+  const n = Math.min(buf.length, head.length);
+  return buf.subarray(0, n).equals(head.subarray(0, n));
+};
 
 export function scanGzipMember(buf: Buffer): FrameScan {
-  const extra = readExtra(buf);
-  if ('kind' in extra) return extra;
-  const size = extra.fields.get('AK');
-  if (size && size.length === 4) {
-    const length = size.readUInt32LE(0);
-    if (length < 12 + extra.xlen + 8) return { kind: 'invalid', reason: 'gzip member size field too small' };
+  if (startsLike(buf, DATA_HEAD)) {
+    if (buf.length < 20) return { kind: 'incomplete' };
+    const length = buf.readUInt32LE(16);
+    if (length < MIN_DATA_MEMBER) return { kind: 'invalid', reason: 'gzip member size field too small' };
     if (buf.length < length) return { kind: 'incomplete' };
     // ISIZE (decoded length mod 2^32) is the last word; frames are far below 4 GiB.
     return { kind: 'data', length, maxOutput: buf.readUInt32LE(length - 4) };
   }
-  if (extra.fields.has('AL')) {
-    const length = 12 + extra.xlen + EMPTY_DEFLATE.length + 8;
-    return buf.length < length ? { kind: 'incomplete' } : { kind: 'skippable', length };
+  if (startsLike(buf, LOCATOR_HEAD)) {
+    return buf.length < LOCATOR_MEMBER ? { kind: 'incomplete' } : { kind: 'skippable', length: LOCATOR_MEMBER };
   }
-  return { kind: 'invalid', reason: 'gzip member without the archive size field' };
+  if (buf[0] !== 0x1f || (buf.length > 1 && buf[1] !== 0x8b)) return { kind: 'invalid', reason: 'not a gzip member' };
+  return { kind: 'invalid', reason: 'gzip member header is not one this format writes' };
 }
 
 export const gzipCodec: Codec = {
@@ -78,9 +73,9 @@ export const gzipCodec: Codec = {
     return Buffer.concat([memberHeader(SUB_LOCATOR, payload), EMPTY_DEFLATE, Buffer.alloc(8)]);
   },
   unwrapLocator(buf) {
-    const extra = readExtra(buf);
-    if ('kind' in extra) return null;
-    const payload = extra.fields.get('AL');
-    return payload && buf.length === 12 + extra.xlen + EMPTY_DEFLATE.length + 8 ? payload : null;
+    if (buf.length !== LOCATOR_MEMBER) return null;
+    const payload = buf.subarray(16, 16 + 40);
+    // The whole member is fixed but for the locator: its CRC-32 and ISIZE of nothing are zero.
+    return buf.equals(gzipCodec.wrapLocator(payload)) ? payload : null;
   },
 };

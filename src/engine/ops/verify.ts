@@ -4,6 +4,7 @@ import { formatVersionOf, readEntryBuffer, readManifest } from '../archive/inspe
 import { BLOCK_HASH_BYTES, BLOCKS_ENTRY, KEY_ENTRY, MANIFEST_ENTRY, METADATA_ENTRY } from '../archive/layout.js';
 import type { ManifestFile, Metadata } from '../archive/metadata.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
+import { checkTarLayout } from '../archive/tar-check.js';
 import { parseTar } from '../archive/tar-in.js';
 import { AicoError } from '../errors.js';
 import { noopSink, throttledProgress, type OperationContext } from '../events.js';
@@ -85,7 +86,8 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
     };
     emit({ type: 'phase', phase: 'read', message: 'Reading and checking every file' });
     let index = 0;
-    await parseTar(reader.tar(0, reader.payloadLength - reader.locatorFrameLength, ctx.signal, onFrame), async (entry) => {
+    const tar = reader.tar(0, reader.payloadLength - reader.locatorFrameLength, ctx.signal, onFrame);
+    await parseTar(checkTarLayout(tar), async (entry) => {
       const name = entry.header.name;
       const first = index++ === 0;
       if (first !== (name === METADATA_ENTRY)) {
