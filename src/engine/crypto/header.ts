@@ -90,6 +90,8 @@ export function headerSizeFromPrefix(prefix: Buffer): number | null {
   return FIXED + prefix.readUInt32BE(10) + TRAILER;
 }
 
+const SALT_BASE64 = /^[A-Za-z0-9+/]{22}==$/;
+
 const corrupt = (why: string) =>
   new AicoError('CORRUPT_HEADER', `The archive header is damaged (${why}).`, {
     hint: 'The file was changed after it was written; use another copy of this backup.',
@@ -121,6 +123,8 @@ export function parseHeader(buf: Buffer): ParsedHeader {
   if (header?.kdf?.name !== 'pbkdf2-hmac-sha256' || !Number.isInteger(iterations) || iterations < 1 || iterations > MAX_PBKDF2_ITERATIONS) {
     throw corrupt('unknown key derivation parameters');
   }
+  // Node's base64 decoder skips what it cannot read, so check the text: 16 bytes, standard alphabet, padded.
+  if (typeof header.kdf.salt !== 'string' || !SALT_BASE64.test(header.kdf.salt)) throw corrupt('the salt is not 16 bytes of base64');
   const seg = header.segment_size;
   if (header.cipher !== 'aes-256-gcm-stream' || !Number.isInteger(seg) || seg < 1024 || seg > 16 << 20) {
     throw corrupt('unknown cipher parameters');
