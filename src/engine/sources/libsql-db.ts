@@ -8,8 +8,9 @@ const require = createRequire(import.meta.url);
 
 /**
  * Opens a libSQL file exactly as AICO does (shared/aico/data/libsql/encrypted.py):
- * `PRAGMA key = 'x"<hex>"'` right after opening, so the 32 derived bytes are
- * the raw page key. The driver is npm `libsql` itself: @libsql/client's
+ * `PRAGMA key = 'x"<hex>"'` right after opening. (libsql's aes256cbc takes that
+ * string as a passphrase, not a raw key: docs/FORMAT.md §16; what matters here
+ * is doing what AICO does.) The driver is npm `libsql` itself: @libsql/client's
  * `encryptionKey` treats its string as a passphrase (a different key), and
  * its transaction() hands the connection away and reopens one without the
  * PRAGMA. A wrong key surfaces as SQLITE_NOTADB on the first read.
