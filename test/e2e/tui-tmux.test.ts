@@ -20,7 +20,7 @@ const checklist = (screen: string) =>
 
 const tmuxMissing = !(await hasTmux());
 
-describe('TUI in a real terminal (tmux, 80x24)', { skip: tmuxMissing && 'tmux is not installed', timeout: 90_000 }, () => {
+describe('TUI in a real terminal (tmux, 80x24)', { skip: tmuxMissing && 'tmux is not installed', timeout: 240_000 }, () => {
   const dir = tempDir('aico-tui-');
   const home = path.join(dir, 'home');
   const backups = path.join(dir, 'backups');
