@@ -5,9 +5,10 @@ import { ChunkCompressor } from '../codec/compressor.js';
 import { encodeHeader, headerLength, type PublicHeader } from '../crypto/header.js';
 import { deriveKek, MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
 import { payloadKeyBytes, SegmentSealer } from '../crypto/segments.js';
-import { throwIfAborted } from '../errors.js';
+import { AicoError, throwIfAborted } from '../errors.js';
 import { AtomicFile } from '../fsutil/atomic-file.js';
 import { BlockSpool } from './block-spool.js';
+import { spoolEntry } from './entry-spool.js';
 import { ReadPool, type HashedRead } from './read-pool.js';
 import {
   BLOCK_HASH_BYTES,
@@ -32,6 +33,27 @@ export interface PlannedFile {
   mtime: Date;
 }
 
+/**
+ * An entry whose bytes are made while the archive is written (e.g. the
+ * changed blocks of a file against a parent backup), so its size is only
+ * known once it has been produced. The writer spools it first
+ * (entry-spool.ts); the manifest describes the bytes produced.
+ */
+export interface ProducedEntry {
+  source: string;
+  archivePath: string;
+  mode: number;
+  mtime: Date;
+  /** What finishing this entry counts for in progress (e.g. the size of the file it was computed from). */
+  progressBytes: number;
+  produce(signal?: AbortSignal): AsyncIterable<Buffer>;
+}
+
+/** A file stored as it is (every full backup), or a produced entry. */
+export type ArchiveEntry = PlannedFile | ProducedEntry;
+
+export const isProduced = (entry: ArchiveEntry): entry is ProducedEntry => 'produce' in entry;
+
 export interface ArchiveEncryption {
   password: Buffer;
   /** Defaults to the OWASP minimum; lower values are for tests only. */
@@ -46,7 +68,9 @@ export interface WriteArchiveOptions {
   metadata: Metadata;
   /** Small entries placed right after metadata.json (e.g. encryption_key.enc). */
   extraEntries?: { name: string; data: Buffer }[];
-  files: PlannedFile[];
+  files: ArchiveEntry[];
+  /** A private directory for produced entries' spool files; required when there are any. */
+  spoolDir?: string;
   onProgress?: (bytesDone: number, source: string) => void;
   onFileChanged?: (file: PlannedFile, bytesOnDisk: number) => void;
   signal?: AbortSignal;
@@ -63,6 +87,7 @@ const concurrency = () => Math.max(2, availableParallelism()) + 1;
 
 /** Writes one archive (docs/FORMAT.md) atomically; nothing appears under `path` unless it succeeds. */
 export async function writeArchive(opts: WriteArchiveOptions): Promise<WriteArchiveResult> {
+  if (!opts.spoolDir && opts.files.some(isProduced)) throw new AicoError('INTERNAL', 'An archive with produced entries needs a spool directory.');
   const out = await AtomicFile.create(opts.path);
   const spool = await BlockSpool.create(`${opts.path}.${process.pid}.blocks.partial`).catch(async (e) => {
     await out.abort();
@@ -129,8 +154,8 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
     for (const extra of opts.extraEntries ?? []) {
       await body.addBuffer({ name: extra.name, size: extra.data.length, mode: 0o600, mtime: now }, extra.data);
     }
-    for (const file of opts.files) {
-      throwIfAborted(signal);
+    /** One file into the tar and the manifest; `counted`: its bytes are progress. */
+    const addFile = async (file: PlannedFile, counted: boolean) => {
       const firstBlock = spool.count;
       const read: Partial<HashedRead> = {};
       const chunks = reader.read(file.absPath, file.size, DEFAULT_BLOCK_SIZE, (h) => spool.add(h), read, signal);
@@ -138,8 +163,10 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
         { name: file.archivePath, size: file.size, mode: file.mode & 0o7777, mtime: file.mtime },
         (async function* () {
           for await (const chunk of chunks) {
-            bytesDone += chunk.length;
-            opts.onProgress?.(bytesDone, file.source);
+            if (counted) {
+              bytesDone += chunk.length;
+              opts.onProgress?.(bytesDone, file.source);
+            }
             yield chunk;
           }
         })(),
@@ -156,6 +183,21 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
         blocks_offset: firstBlock,
         blocks_count: spool.count - firstBlock,
       });
+    };
+    for (const entry of opts.files) {
+      throwIfAborted(signal);
+      if (!isProduced(entry)) {
+        await addFile(entry, true);
+        continue;
+      }
+      const spooled = await spoolEntry(entry, opts.spoolDir!, signal);
+      try {
+        await addFile(spooled, false);
+      } finally {
+        await spooled.remove();
+      }
+      bytesDone += entry.progressBytes;
+      opts.onProgress?.(bytesDone, entry.source);
     }
     await body.finish();
   } catch (error) {
