@@ -11,6 +11,7 @@ import { snapshotSources } from '../sources/snapshot.js';
 import { scanSources } from '../sources/scan.js';
 import type { DatabaseAdapter } from '../sources/types.js';
 import { prepareCreateKeys } from './create-keys.js';
+import { checkBackupType, type BackupType, type DeltaPlan, type DeltaProducer } from './create-type.js';
 import { stagingNoSpace } from './create-space.js';
 import type { CodecName } from '../codec/types.js';
 import { freeArchivePath } from '../archive/naming.js';
@@ -53,6 +54,12 @@ export interface CreateOptions {
    * databases may not open with the keys at hand.
    */
   rawCopy?: boolean;
+  /** Default "full". The other types need `delta`. */
+  backupType?: BackupType;
+  /** The archive (path or id) an incremental or differential backup builds on; none for a full one. */
+  parent?: string;
+  /** Computes the entries of an incremental or differential backup. */
+  delta?: DeltaProducer;
   /** Added to the archive name, e.g. "pre-restore". */
   label?: string;
   /** Marks the archive as a pre-restore safety backup (metadata purpose and pre_restore). */
@@ -64,7 +71,9 @@ export interface CreateResult {
   backup: {
     path: string;
     id: string;
-    type: 'full';
+    type: BackupType;
+    /** The id of the backup this one builds on; null for a full backup. */
+    parent_id: string | null;
     bytes: number;
     created: string;
     encrypted: boolean;
@@ -79,7 +88,7 @@ export interface CreateResult {
 }
 
 /**
- * Creates a full backup of the AICO home.
+ * Creates a backup of the AICO home: full unless told otherwise.
  *
  * @example
  * const result = await create({ home, outputDir, encrypt: true, password: async () => Buffer.from(pw),
@@ -94,6 +103,8 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
     emit({ type: 'warning', code, message });
   };
   emit({ type: 'start', op: 'create' });
+  const backupType = opts.backupType ?? 'full';
+  checkBackupType(backupType, opts.parent, opts.delta);
   // A home an interrupted restore left half swapped would make a backup that looks good and is not.
   await refuseIncompleteHome(opts.home);
   const codec = getCodec(opts.compression);
@@ -109,6 +120,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
   if (!present.some(Boolean)) throw noData(opts.home);
   const password = opts.encrypt ? await requirePassword(opts.password) : null;
   let staging: string | null = null;
+  let plan: DeltaPlan | null = null;
   try {
     const keys = await prepareCreateKeys({
       home: opts.home,
@@ -125,6 +137,9 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
     const lock = await acquireDirLock(opts.outputDir, 'create');
     if (lock.takeover) warn('STALE_LOCK', lock.takeover);
     try {
+      if (backupType !== 'full') {
+        plan = await opts.delta!.open({ type: backupType, parent: opts.parent ?? null, outputDir: opts.outputDir, password, signal: ctx.signal });
+      }
       // Staged copies live next to the archive: same filesystem, same permissions, cleaned up if we die.
       staging = path.join(opts.outputDir, `.aico-staging.${process.pid}${PARTIAL_SUFFIX}`);
       await fs.mkdir(staging, { mode: 0o700 });
@@ -158,8 +173,8 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         tool: { name: 'aico-backup', version: TOOL_VERSION },
         id: randomUUID(),
         created: created.toISOString(),
-        backup_type: 'full',
-        parent_id: null,
+        backup_type: backupType,
+        parent_id: plan?.parentId ?? null,
         encryption: opts.encrypt
           ? { enabled: true, cipher: 'aes-256-gcm-stream', kdf: 'pbkdf2-hmac-sha256', iterations, segment_size: SEGMENT_SIZE }
           : { enabled: false },
@@ -171,6 +186,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         ...(opts.preRestore ? { purpose: 'pre-restore' as const, pre_restore: opts.preRestore } : {}),
       };
       emit({ type: 'phase', phase: 'archive', message: `Writing ${path.basename(archivePath)}` });
+      const deltaPlan = plan;
       const progress = throttledProgress(emit, totalBytes);
       const written = await writeArchive({
         path: archivePath,
@@ -179,7 +195,8 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         encryption: password ? { password, iterations } : null,
         metadata,
         extraEntries: keyEntry ? [{ name: KEY_ENTRY, data: keyEntry }] : [],
-        files,
+        files: deltaPlan ? files.map((f) => deltaPlan.entryFor(f)) : files,
+        spoolDir: staging,
         signal: ctx.signal,
         onProgress: (done, source) => progress.update(done, source),
         onFileChanged: (file, onDisk) =>
@@ -193,7 +210,8 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         backup: {
           path: archivePath,
           id: metadata.id,
-          type: 'full',
+          type: backupType,
+          parent_id: metadata.parent_id,
           bytes: written.bytes,
           created: metadata.created,
           encrypted: opts.encrypt,
@@ -206,8 +224,12 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         durationMs,
       };
     } finally {
-      if (staging) await fs.rm(staging, { recursive: true, force: true });
-      await lock.release();
+      try {
+        await plan?.close();
+      } finally {
+        if (staging) await fs.rm(staging, { recursive: true, force: true });
+        await lock.release();
+      }
     }
   } finally {
     password?.fill(0);
