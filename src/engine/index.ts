@@ -17,6 +17,7 @@ export { CODEC_NAMES, type CodecName } from './codec/index.js';
 export { loadConfig, resolveHome, expandTilde, type LoadedConfig } from './config/load.js';
 export type { BackupConfig } from './config/schema.js';
 export { SOURCE_NAMES } from './sources/catalog.js';
+export { acquireDirLock, LOCK_NAME, type DirLock } from './fsutil/lock.js';
 export { HOME_LAYOUT, unitOf, type HomeUnit } from './home/layout.js';
 export type { Metadata, Manifest, ManifestFile } from './archive/metadata.js';
 export type { PasswordProvider } from './archive/reader.js';

@@ -20,6 +20,10 @@ interface LockInfo {
 }
 
 export interface DirLock {
+  /** The directory it locks. */
+  readonly dir: string;
+  /** Whether the lock file still names this process (a lock file removed or taken over by hand no longer does). */
+  isHeld(): Promise<boolean>;
   release(): Promise<void>;
   /** Set when a stale lock was taken over: a sentence for the user. */
   takeover: string | null;
@@ -67,7 +71,12 @@ export async function acquireDirLock(dir: string, op: string): Promise<DirLock> 
       await handle.close();
       await removeDeadPartials(dir);
       return {
+        dir,
         takeover,
+        async isHeld() {
+          const current = await readLock(file);
+          return current?.pid === me.pid && current.started === me.started;
+        },
         async release() {
           const current = await readLock(file);
           if (current?.pid === me.pid) await fs.rm(file, { force: true });

@@ -21,7 +21,7 @@ import { writeArchive } from '../archive/writer.js';
 import { MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
 import { AicoError, throwIfAborted } from '../errors.js';
 import { noopSink, throttledProgress, type OperationContext } from '../events.js';
-import { acquireDirLock } from '../fsutil/lock.js';
+import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
 import { ensurePrivateDir } from '../fsutil/atomic-file.js';
 import { refuseIncompleteHome } from '../restore/journal.js';
 import { selectSources } from '../sources/catalog.js';
@@ -60,6 +60,12 @@ export interface CreateOptions {
   parent?: string;
   /** Computes the entries of an incremental or differential backup. */
   delta?: DeltaProducer;
+  /**
+   * The output directory's lock, already held by the caller (e.g. a scheduled
+   * run that also cleans up old backups under it); create then neither takes
+   * nor releases the lock itself.
+   */
+  lock?: DirLock;
   /** Added to the archive name, e.g. "pre-restore". */
   label?: string;
   /** Marks the archive as a pre-restore safety backup (metadata purpose and pre_restore). */
@@ -134,8 +140,8 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
     const masterKey = keys.masterKey;
     throwIfAborted(ctx.signal);
     await ensurePrivateDir(opts.outputDir);
-    const lock = await acquireDirLock(opts.outputDir, 'create');
-    if (lock.takeover) warn('STALE_LOCK', lock.takeover);
+    const lock = opts.lock ? await checkHeldLock(opts.lock, opts.outputDir) : await acquireDirLock(opts.outputDir, 'create');
+    if (lock.takeover && !opts.lock) warn('STALE_LOCK', lock.takeover);
     try {
       if (backupType !== 'full') {
         plan = await opts.delta!.open({ type: backupType, parent: opts.parent ?? null, outputDir: opts.outputDir, password, signal: ctx.signal });
@@ -228,12 +234,24 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         await plan?.close();
       } finally {
         if (staging) await fs.rm(staging, { recursive: true, force: true });
-        await lock.release();
+        if (!opts.lock) await lock.release();
       }
     }
   } finally {
     password?.fill(0);
   }
+}
+
+async function checkHeldLock(lock: DirLock, outputDir: string): Promise<DirLock> {
+  if (path.resolve(lock.dir) !== path.resolve(outputDir)) {
+    throw new AicoError('INTERNAL', `create was given the lock of ${lock.dir}, but writes to ${outputDir}.`);
+  }
+  if (!(await lock.isHeld())) {
+    throw new AicoError('LOCKED', `The lock on ${outputDir} this backup was to run under is no longer held (its lock file was removed or taken over).`, {
+      hint: 'Run the backup again.',
+    });
+  }
+  return lock;
 }
 
 function noData(home: string): AicoError {
