@@ -1,6 +1,5 @@
 import { CommanderError } from 'commander';
-import path from 'node:path';
-import { AicoError, expandTilde, type CodecName } from './engine/index.js';
+import { AicoError, outputDirFrom } from './engine/index.js';
 import { installSignalHandlers, makeContext, type GlobalFlags, type RunContext } from './cli/context.js';
 import { jsonOutput, textOutput, toAicoError } from './cli/output.js';
 import { buildProgram } from './cli/program.js';
@@ -30,8 +29,8 @@ export async function main(argv: string[]): Promise<void> {
       const { runTui } = await importInteractiveInk();
       await runTui({
         home: ctx.home,
-        outputDir: path.resolve(tui.output ?? expandTilde(cfg.output_dir)),
-        defaults: { encrypt: cfg.encrypt, compression: cfg.compression as CodecName, compressionLevel: cfg.compression_level },
+        outputDir: outputDirFrom(cfg, tui.output),
+        config: cfg,
       });
     } catch (error) {
       const err = toAicoError(error);

@@ -16,6 +16,7 @@ export { AicoError, ERROR_CODES, isAicoError, type ErrorCode } from './errors.js
 export { CODEC_NAMES, type CodecName } from './codec/index.js';
 export { loadConfig, resolveHome, expandTilde, type LoadedConfig } from './config/load.js';
 export type { BackupConfig } from './config/schema.js';
+export { createOptionsFrom, outputDirFrom, selectedSources, type CreateFlags, type CreatePlan } from './config/create-options.js';
 export { SOURCE_NAMES } from './sources/catalog.js';
 export { acquireDirLock, LOCK_NAME, type DirLock } from './fsutil/lock.js';
 export { HOME_LAYOUT, unitOf, type HomeUnit } from './home/layout.js';

@@ -1,7 +1,7 @@
 import { Box, Text, useInput } from 'ink';
 import Spinner from 'ink-spinner';
-import React, { useEffect, useRef, useState } from 'react';
-import type { CodecName, CreateResult, HomeSource } from '../engine/index.js';
+import React, { useEffect, useMemo, useRef, useState } from 'react';
+import { createOptionsFrom, selectedSources, type CodecName, type CreateFlags, type CreateResult, type HomeSource } from '../engine/index.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
 import { ProgressBar } from '../ui/components/progress-bar.js';
@@ -19,10 +19,16 @@ export function CreateScreen() {
   const { engine, settings, theme, nav } = useApp();
   const [sources, setSources] = useState<HomeSource[] | null>(null);
   const [homeError, setHomeError] = useState<{ code: string; message: string; hint?: string } | null>(null);
+  // The form starts as the configuration says; only what is changed in it is passed on as a flag.
+  const configured = useMemo(
+    () => createOptionsFrom(settings.config, { output: settings.outputDir }, { home: settings.home }).options,
+    [settings.config, settings.outputDir, settings.home],
+  );
   const [chosen, setChosen] = useState<Set<string>>(new Set());
-  const [compression, setCompression] = useState<CodecName>(settings.defaults.compression);
-  const [level, setLevel] = useState(settings.defaults.compressionLevel);
-  const [encrypt, setEncrypt] = useState(settings.defaults.encrypt);
+  const [ticked, setTicked] = useState<Set<string>>(new Set());
+  const [compression, setCompression] = useState<CodecName>(configured.compression);
+  const [level, setLevel] = useState(configured.compressionLevel);
+  const [encrypt, setEncrypt] = useState(configured.encrypt);
   const [outputDir, setOutputDir] = useState(settings.outputDir);
   const [field, setFieldState] = useState(0);
   // Keys can arrive several per read: the handler must see the field the previous key moved to.
@@ -39,31 +45,31 @@ export function CreateScreen() {
   useEffect(() => {
     void engine.describeHome({ home: settings.home }).then(
       (s) => {
+        const wanted = new Set(selectedSources(configured));
+        const initial = new Set(s.filter((x) => x.present && wanted.has(x.name)).map((x) => x.name));
         setSources(s);
-        setChosen(new Set(s.filter((x) => x.present && x.defaultIncluded).map((x) => x.name)));
+        setChosen(initial);
+        setTicked(initial);
       },
       (e) => setHomeError(e as { code: string; message: string; hint?: string }),
     );
-  }, [engine, settings.home]);
+  }, [engine, settings.home, configured]);
 
   const fields = ['compression', 'level', 'encrypt', 'output', ...(sources ?? []).map((s) => `source:${s.name}`)];
   const start = (password: Buffer | null) => {
     setStep('run');
-    void op.run((ctx) =>
-      engine.create(
-        {
-          home: settings.home,
-          outputDir,
-          encrypt,
-          password: password ? async () => password : undefined,
-          compression,
-          compressionLevel: level,
-          include: [...chosen],
-          exclude: [],
-        },
-        ctx,
-      ),
-    );
+    const flags: CreateFlags = {
+      output: outputDir,
+      encrypt,
+      compression,
+      ...(level !== configured.compressionLevel ? { compressionLevel: level } : {}),
+      ...(sameSet(chosen, ticked) ? {} : { include: (sources ?? []).filter((s) => chosen.has(s.name)).map((s) => s.name) }),
+    };
+    void op.run(async (ctx) => {
+      const { options, warnings } = createOptionsFrom(settings.config, flags, { home: settings.home });
+      for (const warning of warnings) ctx.onEvent?.({ type: 'warning', ...warning });
+      return engine.create({ ...options, password: password ? async () => password : undefined }, ctx);
+    });
   };
 
   const running = op.state.status === 'running';
@@ -194,3 +200,5 @@ export function CreateScreen() {
     </Box>
   );
 }
+
+const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));

@@ -19,8 +19,8 @@ export interface TuiSettings {
   home: string;
   /** Backup directory. */
   outputDir: string;
-  /** Defaults from the configuration, for the create form. */
-  defaults: { encrypt: boolean; compression: Engine.CodecName; compressionLevel: number };
+  /** The configuration's backup section: what a create does unless the form changes it. */
+  config: Engine.BackupConfig;
 }
 
 export async function realEngine(): Promise<EngineApi> {

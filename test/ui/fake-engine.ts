@@ -32,7 +32,16 @@ export const MiB = 1024 * 1024;
 export const SETTINGS: TuiSettings = {
   home: HOME,
   outputDir: OUT,
-  defaults: { encrypt: true, compression: 'zstd', compressionLevel: 3 },
+  config: {
+    encrypt: true,
+    compression: 'zstd',
+    compression_level: 3,
+    output_dir: OUT,
+    include: ['libsql', 'chromadb', 'lmdb', 'rocksdb', 'config'],
+    exclude: ['models', 'cache', 'temp'],
+    retention: { keep_daily: 7, keep_weekly: 4, keep_monthly: 6 },
+    schedule: { enabled: false, frequency: 'daily', time: '02:00', day: 'sunday' },
+  },
 };
 
 /** A promise a test releases by hand, to hold an operation at a known point. */
@@ -306,6 +315,7 @@ export class FakeEngine {
           path,
           id: sampleMetadata().id,
           type: 'full',
+          parent_id: null,
           bytes: 15 * MiB,
           created: sampleMetadata().created,
           encrypted: opts.encrypt,

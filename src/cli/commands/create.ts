@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { AicoError, create, expandTilde, type CodecName } from '../../engine/index.js';
+import { create, createOptionsFrom, type CreateFlags as EngineCreateFlags } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { passwordProvider, type PasswordFlags, type PasswordUse } from '../password.js';
@@ -15,41 +14,20 @@ export interface CreateFlags extends PasswordFlags {
   allowLive?: boolean;
 }
 
-const list = (s: string | undefined) => (s === undefined ? undefined : s.split(',').map((x) => x.trim()).filter(Boolean));
+/** The engine's flags out of the command line's (the password flags stay here). */
+export function engineFlags(flags: CreateFlags): EngineCreateFlags {
+  const { output, encrypt, compress, compression, compressionLevel, include, exclude, allowLive } = flags;
+  return { output, encrypt, compress, compression, compressionLevel, include, exclude, allowLive };
+}
 
-export async function runCreate(ctx: RunContext, flags: CreateFlags): Promise<void> {
+/** `engine` is the real one except in tests that compare what the CLI and the TUI ask of it. */
+export async function runCreate(ctx: RunContext, flags: CreateFlags, engine: { create: typeof create } = { create }): Promise<void> {
   const { backup: cfg } = await ctx.config();
-  const encrypt = flags.encrypt ?? cfg.encrypt;
-  if (flags.compress === false && flags.compression && flags.compression !== 'none') {
-    throw new AicoError('USAGE', '--no-compress and --compression contradict each other.');
-  }
-  const compression = (flags.compress === false ? 'none' : flags.compression ?? cfg.compression) as CodecName;
-  let level = cfg.compression_level;
-  const warnings: { code: string; message: string }[] = [];
-  if (flags.compressionLevel !== undefined) {
-    level = Number(flags.compressionLevel);
-    if (!Number.isInteger(level) || level < 1 || level > 9) {
-      throw new AicoError('USAGE', `--compression-level must be an integer from 1 to 9 (got "${flags.compressionLevel}").`);
-    }
-    if (compression === 'lz4' || compression === 'none') {
-      const warning = { code: 'LEVEL_IGNORED', message: `${compression} has a single level; --compression-level is ignored.` };
-      warnings.push(warning);
-      ctx.out.event({ type: 'warning', ...warning });
-    }
-  }
+  const { options, warnings } = createOptionsFrom(cfg, engineFlags(flags), { home: ctx.home });
+  for (const warning of warnings) ctx.out.event({ type: 'warning', ...warning });
   const use: PasswordUse = { source: null };
-  const result = await create(
-    {
-      home: ctx.home,
-      outputDir: path.resolve(flags.output ?? expandTilde(cfg.output_dir)),
-      encrypt,
-      password: encrypt ? passwordProvider(flags, true, { useKeyring: true, use }) : undefined,
-      compression,
-      compressionLevel: level,
-      include: list(flags.include) ?? cfg.include,
-      exclude: list(flags.exclude) ?? (flags.include ? [] : cfg.exclude),
-      allowLive: flags.allowLive ?? false,
-    },
+  const result = await engine.create(
+    { ...options, password: options.encrypt ? passwordProvider(flags, true, { useKeyring: true, use }) : undefined },
     { onEvent: (e) => ctx.out.event(e), signal: ctx.signal },
   );
   const keys = { password_source: use.source, master_key_source: result.masterKey.source, master_key_included: result.masterKey.included };
