@@ -4,7 +4,7 @@
 // (CI, containers) the packages are installed instead.
 import { spawnSync } from 'node:child_process';
 
-export const DEBIAN_PACKAGES = ['tar', 'gzip', 'zstd', 'lz4', 'dbus', 'gnome-keyring', 'python3-keyring', 'python3-secretstorage', 'tmux', 'util-linux'];
+export const DEBIAN_PACKAGES = ['tar', 'gzip', 'zstd', 'lz4', 'dbus', 'gnome-keyring', 'python3-keyring', 'python3-secretstorage', 'tmux', 'util-linux', 'iproute2'];
 
 const NEEDS = [
   { cmd: 'tar', pkg: 'tar' },
@@ -15,6 +15,9 @@ const NEEDS = [
   { cmd: 'gnome-keyring-daemon', pkg: 'gnome-keyring' },
   { cmd: 'tmux', pkg: 'tmux' },
   { cmd: 'script', pkg: 'util-linux' },
+  // The Chroma validation server runs in a private network namespace: unshare makes it, ip brings its loopback up.
+  { cmd: 'unshare', pkg: 'util-linux' },
+  { cmd: 'ip', pkg: 'iproute2' },
   { cmd: 'python3', pkg: 'python3' },
 ];
 

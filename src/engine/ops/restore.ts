@@ -227,7 +227,7 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
       : null;
 
     emit({ type: 'phase', phase: 'validate', message: 'Opening every restored database with its engine' });
-    const validations = await validateStaged(staging, wanted, staged.metadata, libsqlKey, undefined, ctx.signal);
+    const validations = await validateStaged(staging, wanted, staged.metadata, libsqlKey, undefined, ctx.signal, warn);
     maybeCrash('validated');
 
     const units: RestoreResult['units'] = [];

@@ -41,6 +41,7 @@ export async function validateStaged(
   libsqlKey: string | null,
   adapters: Record<string, DatabaseAdapter[]> = DATABASE_ADAPTERS,
   signal?: AbortSignal,
+  warn?: (code: string, message: string) => void,
 ): Promise<UnitValidation[]> {
   const results: UnitValidation[] = [];
   for (const unit of units) {
@@ -54,7 +55,7 @@ export async function validateStaged(
       throw new AicoError('DATABASE_INVALID', `The ${unit} files in the backup are not a database this tool recognises; nothing was restored.`);
     }
     throwIfAborted(signal);
-    const v = await adapter.validate(location, { libsqlKey, signal });
+    const v = await adapter.validate(location, { libsqlKey, signal, warn });
     throwIfAborted(signal);
     if (!v.ok) {
       throw new AicoError('DATABASE_INVALID', `The ${adapter.name} database in the backup does not validate: ${v.problems.join('; ')}. Nothing was restored.`, {

@@ -50,6 +50,12 @@ function isChromaChild(pid: number): boolean {
 }
 
 /**
+ * Set for a check run in a user namespace (chroma-check.ts), where this user
+ * is root: the runtime directory its parent chose, or empty for none.
+ */
+export const RUNTIME_DIR_ENV = 'AICO_CHROMA_RUNTIME_DIR';
+
+/**
  * $XDG_RUNTIME_DIR/aico-backup, else /tmp/aico-backup-UID, made 0700. Null when
  * it is not a real directory owned by this user and closed to others (another
  * user could have planted it in /tmp), or there is no /proc to check records.
@@ -57,8 +63,10 @@ function isChromaChild(pid: number): boolean {
 export function runtimeDir(): string | null {
   const uid = process.getuid?.();
   if (uid === undefined || startTime(process.pid) === null) return null;
+  const given = process.env[RUNTIME_DIR_ENV];
   const base = process.env.XDG_RUNTIME_DIR;
-  const dir = base && path.isAbsolute(base) ? path.join(base, 'aico-backup') : path.join(os.tmpdir(), `aico-backup-${uid}`);
+  const dir = given !== undefined ? given : base && path.isAbsolute(base) ? path.join(base, 'aico-backup') : path.join(os.tmpdir(), `aico-backup-${uid}`);
+  if (!path.isAbsolute(dir)) return null;
   try {
     mkdirSync(dir, { mode: 0o700 });
   } catch (error) {

@@ -1,9 +1,8 @@
 import { constants, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Collection } from 'chromadb';
 import { AicoError, isAicoError, throwIfAborted } from '../errors.js';
-import { startChroma } from './chroma-server.js';
+import { serverCheck } from './chroma-check.js';
 import { listFiles, stageFile } from './copy.js';
 import { processesHolding, type HoldingProcess } from './in-use.js';
 import type { DatabaseAdapter, SnapshotContext, SourceSnapshot, ValidationResult } from './types.js';
@@ -12,8 +11,6 @@ const DB_FILE = 'chroma.sqlite3';
 /** Chroma's own default tenant and database; AICO keeps everything there. */
 const TENANT = 'default_tenant';
 const DATABASE = 'default_database';
-/** Budget for the requests made to a validation server once it is up. */
-const VALIDATE_REQUESTS_MS = 60_000;
 
 type Client = import('@libsql/client').Client;
 
@@ -143,49 +140,6 @@ async function onThrowawayCopy<T>(location: string, files: string[], use: (dir: 
   }
 }
 
-/** What the real server says: every collection listed, counted, and one record read back with its embedding. */
-async function serverCheck(location: string, signal: AbortSignal | undefined): Promise<{ collections: Record<string, number>; problems: string[] }> {
-  const server = await startChroma(location, signal ? { signal } : {});
-  const collections: Record<string, number> = {};
-  const problems: string[] = [];
-  try {
-    const requests = AbortSignal.any([AbortSignal.timeout(VALIDATE_REQUESTS_MS), ...(signal ? [signal] : [])]);
-    // Loaded here, not at the top: every create imports this adapter, few need the client.
-    const { ChromaClient } = await import('chromadb');
-    const client = new ChromaClient({ host: '127.0.0.1', port: server.port, ssl: false, tenant: TENANT, database: DATABASE, fetchOptions: { signal: requests } });
-    const listed: Collection[] = [];
-    for (let offset = 0; ; offset += 100) {
-      const page = await client.listCollections({ limit: 100, offset });
-      listed.push(...page);
-      if (page.length < 100) break;
-    }
-    for (const collection of listed) {
-      try {
-        const count = await collection.count();
-        collections[collection.name] = count;
-        if (count === 0) continue;
-        const got = await collection.get({ limit: 1, include: ['embeddings', 'documents', 'metadatas'] });
-        const vector = got.embeddings?.[0];
-        if (got.ids.length !== 1 || !vector || vector.length === 0) {
-          problems.push(`Collection "${collection.name}" reports ${count} records but none could be read back.`);
-          continue;
-        }
-        // A query goes through the HNSW index, which get() does not need.
-        const hit = await collection.query({ queryEmbeddings: [Array.from(vector)], nResults: 1, include: [] });
-        if (!hit.ids[0]?.length) problems.push(`Collection "${collection.name}": a nearest-neighbour query found nothing.`);
-      } catch (error) {
-        problems.push(`Collection "${collection.name}" cannot be read: ${message(error)}`);
-      }
-    }
-  } catch (error) {
-    if (signal?.aborted) throw error;
-    problems.push(`The Chroma server could not read the store: ${message(error)}`);
-  } finally {
-    await server.stop();
-  }
-  return { collections, problems };
-}
-
 function holderNames(holders: HoldingProcess[]): string {
   return holders.map((h) => `${h.command} (pid ${h.pid})`).join(', ');
 }
@@ -258,7 +212,7 @@ export const chromaAdapter: DatabaseAdapter = {
       // Writes logged but not applied (the server died in between) are replayed by the server alone.
       collections = counted.pending.length === 0
         ? counted.collections
-        : (await onThrowawayCopy(ctx.staging, files.map((f) => f.relPath), (dir) => serverCheck(dir, ctx.signal))).collections;
+        : (await onThrowawayCopy(ctx.staging, files.map((f) => f.relPath), (dir) => serverCheck(dir, { signal: ctx.signal, warn: ctx.warn }))).collections;
     } catch (error) {
       if (ctx.signal?.aborted) throw error;
       ctx.warn('COUNT_FAILED', `Could not count the records in the ChromaDB copy: ${message(error)}`);
@@ -291,7 +245,7 @@ export const chromaAdapter: DatabaseAdapter = {
         throwIfAborted(opts.signal);
         let checked;
         try {
-          checked = await serverCheck(copy, opts.signal);
+          checked = await serverCheck(copy, { signal: opts.signal, warn: opts.warn });
         } catch (error) {
           if (opts.signal?.aborted) throw error;
           // The user knows the store, not our throwaway copy of it.

@@ -61,7 +61,7 @@ export interface DatabaseAdapter {
   detect(location: string): Promise<boolean>;
   snapshot(ctx: SnapshotContext): Promise<SourceSnapshot>;
   /** Opens a copy at `location` with the real engine and checks it. */
-  validate(location: string, opts: { libsqlKey: string | null; signal?: AbortSignal }): Promise<ValidationResult>;
+  validate(location: string, opts: { libsqlKey: string | null; signal?: AbortSignal; warn?(code: string, message: string): void }): Promise<ValidationResult>;
 }
 
 export type { PlannedFile };
