@@ -256,12 +256,12 @@ describe('chromaAdapter', () => {
     async function damaged(damage: (dir: string) => Promise<void>) {
       const dir = await copyOf(staged);
       await damage(dir);
-      const started = Date.now();
       const result = await chromaAdapter.validate(dir, { libsqlKey: null });
       assert.equal(result.ok, false, 'damage went unnoticed');
       assert.ok(result.problems.length > 0);
       assert.doesNotMatch(result.problems.join('\n'), /chroma-validate-/, 'a problem names the throwaway copy, not the store');
-      assert.ok(Date.now() - started < 20_000, `validation took ${Date.now() - started} ms`);
+      // Reported by what the damage does, not by a server that hung until a time limit (no wall-clock bound: the machine may be busy).
+      assert.doesNotMatch(result.problems.join('\n'), /did not answer within|timed? ?out/i);
       return result.problems.join('\n');
     }
 
