@@ -103,7 +103,7 @@ describe('a refused or failed restore writes nothing into its target', () => {
     const bytes = await fs.readFile(ARCHIVE);
     const at_ = bytes.indexOf('# config/runtime.yaml (backed up)');
     assert.ok(at_ > 0);
-    bytes[at_ + 3] ^= 0x20;
+    bytes[at_ + 3]! ^= 0x20;
     const file = path.join(dir, 'damaged', path.basename(ARCHIVE));
     await fs.mkdir(path.dirname(file), { recursive: true });
     await fs.writeFile(file, bytes);

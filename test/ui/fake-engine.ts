@@ -139,6 +139,7 @@ export function backupEntry(i: number, opts: { encrypted?: boolean; problem?: Ba
     container_version: encrypted ? 1 : null,
     compression: 'zstd',
     sources: encrypted ? null : ['libsql', 'chromadb', 'working', 'config'],
+    purpose: 'backup',
     problem: opts.problem ?? null,
   };
 }
@@ -267,6 +268,7 @@ export class FakeEngine {
         compression: metadata.compression.algorithm,
         format_version: metadata.backup_version,
         container_version: opts.path.endsWith('.enc') ? 1 : null,
+        purpose: metadata.purpose ?? 'backup',
         metadata,
         contents: { files, bytes, bySource },
       };
