@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { FORMAT_VERSION } from '../../../src/engine/archive/layout.js';
 import { info, verify } from '../../../src/engine/index.js';
 import { DATABASE_LAYOUT, expectedArchiveTree, ROOT, tempDir, treeHashes } from '../../helpers.js';
 
@@ -13,8 +14,21 @@ import { DATABASE_LAYOUT, expectedArchiveTree, ROOT, tempDir, treeHashes } from 
  */
 const GOLDEN = path.join(ROOT, 'test', 'fixtures', 'golden');
 
+const versionDirs = async () => (await fs.readdir(GOLDEN, { withFileTypes: true }).catch(() => [])).filter((e) => e.isDirectory()).map((e) => e.name);
+const archivesIn = async (dir: string) => (await fs.readdir(dir).catch(() => [] as string[])).filter((n) => n.includes('.tar'));
+
+// Without this, a missing or emptied fixture directory would pass as zero tests.
+test('golden fixtures exist for every format version up to the current one', async () => {
+  const found = new Map<string, number>();
+  for (const version of await versionDirs()) found.set(version, (await archivesIn(path.join(GOLDEN, version))).length);
+  for (let v = 1; v <= FORMAT_VERSION; v++) {
+    assert.ok((found.get(`v${v}`) ?? 0) > 0, `no golden archives in ${path.join(GOLDEN, `v${v}`)}`);
+  }
+  for (const [version, count] of found) assert.ok(count > 0, `${path.join(GOLDEN, version)} holds no archives`);
+});
+
 describe('golden archives of every format version', async () => {
-  for (const version of await fs.readdir(GOLDEN)) {
+  for (const version of await versionDirs()) {
     const dir = path.join(GOLDEN, version);
     const password = () => Promise.resolve(Buffer.from(`golden-${version}`));
     const home: Record<string, string> = {};
@@ -24,7 +38,7 @@ describe('golden archives of every format version', async () => {
     }
     // The v1 golden home was a plain-file tree in the database layout.
     const expected = expectedArchiveTree(home, DATABASE_LAYOUT);
-    for (const name of (await fs.readdir(dir)).filter((n) => n.includes('.tar'))) {
+    for (const name of await archivesIn(dir)) {
       test(`${version}/${name} verifies and holds the original files`, async () => {
         const file = path.join(dir, name);
         const v = await verify({ path: file, password });
