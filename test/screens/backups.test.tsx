@@ -75,8 +75,8 @@ describe('backups screen', () => {
     ui.stdin.write(KEY.down + KEY.down + 'd');
     const f = await ui.waitFor('This cannot be undone');
     assert.ok(marked(f)[0]!.includes(when(2)), f);
-    // BUG: setCursor updates cursorRef inside the state updater, which React runs
-    // at the next render, so "d" still reads cursor 0 and offers to delete another backup.
+    // Regression: setCursor updated cursorRef inside the state updater, which React
+    // runs at the next render, so "d" still read cursor 0 and offered to delete another backup.
     assert.ok(flat(f).includes(`Delete ${backupEntry(2).name}`), `the confirmation names another backup than the marked one:\n${f}`);
   });
 
@@ -103,7 +103,7 @@ describe('backups screen', () => {
     const f = await ui.waitFor('(3)');
     assert.equal(rows(f).length, 3);
     assert.equal(fake.callsOf('list').length, 2);
-    // BUG: load() never clears `error`, so the stale box stays above a working list.
+    // Regression: load() never cleared `error`, so the stale box stayed above a working list.
     assert.ok(!f.includes('Error (IO_ERROR)'), `stale error box still shown:\n${f}`);
   });
 
@@ -290,7 +290,7 @@ describe('backups screen', () => {
       const f = await frameAt80();
       const lines = f.split('\n');
       const header = lines.findIndex((l) => l.includes('Created'));
-      // BUG: the header string is 81 characters, so Ink wraps "Verified" onto a line of its own.
+      // Regression: the header string was 81 characters, so Ink wrapped "Verified" onto a line of its own.
       assert.match(lines[header]!, /Created\s+Type\s+Size\s+Enc\s+Databases\s+Verified/, `header wrapped:\n${lines.slice(header, header + 2).join('\n')}`);
     });
   });

@@ -263,9 +263,9 @@ describe('create screen', () => {
       await new Promise((r) => setTimeout(r, 5));
       throw new AicoError('IO_ERROR', `Permission denied for ${HOME}.`, { hint: 'Check the ownership and permissions of that path.' });
     };
-    // BUG: CreateScreen calls describeHome without a catch: the rejection is
-    // unhandled (node:test fails this test on it; in the real app Node's default
-    // is to crash) and the form keeps "Looking at the home" forever.
+    // Regression: CreateScreen called describeHome without a catch: the rejection
+    // was unhandled (node:test fails this test on it; in the real app Node's
+    // default is to crash) and the form kept "Looking at the home" forever.
     const ui = renderApp(fake, { initial: { name: 'create' } });
     await ui.waitFor('Looking at the home');
     const f = await ui.waitFor('Error (IO_ERROR)', 1500);

@@ -124,8 +124,8 @@ describe('info screen', () => {
     const ui = renderApp(engine());
     await openEncrypted(ui);
     await ui.press(KEY.ctrlC);
-    // BUG: the app renders with exitOnCtrlC: false and quits from useBackKeys,
-    // which is off while the prompt has the keyboard; TextInput drops ctrl keys.
+    // Regression: the app renders with exitOnCtrlC: false and quit only from
+    // useBackKeys, which is off while the prompt has the keyboard (TextInput drops ctrl keys).
     assert.ok(ui.exited(), `still running:\n${ui.frame()}`);
   });
 

@@ -180,7 +180,7 @@ describe('restore screen', () => {
     await ui.waitFor('11%');
     await ui.press(KEY.esc);
     const f = await ui.waitFor((fr) => !fr.includes('11%'));
-    // BUG: the preview renders any error, so a cancelled dry run shows "Error (CANCELLED)".
+    // Regression: the preview rendered any error, so a cancelled dry run showed "Error (CANCELLED)".
     assert.ok(!f.includes('Error (CANCELLED)'), `a cancelled preview is shown as an error:\n${f}`);
   });
 
@@ -188,7 +188,7 @@ describe('restore screen', () => {
     const fake = engine();
     const ui = await openRestore(fake);
     await ui.press('q');
-    // BUG: useBackKeys is active only when field !== 0, and the checklist is field 0.
+    // Regression: useBackKeys was active only when field !== 0, and the checklist is field 0.
     await ui.waitFor('Backups in', 1000);
   });
 
@@ -205,8 +205,8 @@ describe('restore screen', () => {
     const f = await ui.waitFor('Error (WRONG_PASSWORD)');
     assert.match(f, /What to do: Check the password \(it is case-sensitive\) and try again\./);
     assert.ok(!f.includes('Databases (space ticks'));
-    // BUG: no key works here: the select-step keys wait for the metadata, and
-    // useBackKeys is off on field 0 (the app also turns Ink's ctrl-c exit off).
+    // Regression: no key worked here: the select-step keys wait for the metadata, and
+    // useBackKeys was off on field 0 (the app also turns Ink's ctrl-c exit off).
     await ui.press(KEY.esc);
     await ui.waitFor('Backups in', 1000);
     await ui.press(KEY.down);

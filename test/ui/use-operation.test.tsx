@@ -175,8 +175,8 @@ describe('useOperation folds engine events into screen state', () => {
     first.release();
     await a;
     op().cancel();
-    // BUG (latent): run()'s finally sets abort.current = null unconditionally, so
-    // the first run settling detaches cancel() from the run still in progress.
+    // Regression: run()'s finally once cleared abort.current unconditionally, so
+    // the first run settling detached cancel() from the run still in progress.
     const aborted = secondSignal!.aborted;
     second.release();
     await b;

@@ -12,8 +12,8 @@ const BLOCK_MAX = [0, 0, 0, 0, 64 << 10, 256 << 10, 1 << 20, 4 << 20];
 
 /**
  * Walks an LZ4 frame (lz4 Frame Format 1.6.x) to its end mark. lz4-napi's
- * decoder silently stops after the first frame of a concatenation (FINDINGS),
- * so the archive keeps frame boundaries itself and decodes one at a time.
+ * decoder silently stops after the first frame of a concatenation, so the
+ * archive keeps frame boundaries itself and decodes one at a time.
  */
 export function scanLz4Frame(buf: Buffer): FrameScan {
   if (buf.length < 4) return { kind: 'incomplete' };

@@ -2,7 +2,8 @@ import { createRequire } from 'node:module';
 import type { Codec, FrameScan } from './types.js';
 import { isSkippableMagic, scanSkippable, unwrapSkippable, wrapSkippable } from './skippable.js';
 
-// The package's JS wrapper drops the level argument (see shared FINDINGS); its
+// The package's JS wrapper (index.js) takes no level argument, so every
+// frame would get the binding's default level; its
 // native binding honours it and runs on the libuv pool, so two frames in
 // flight use both cores.
 // Loaded on first use, so commands that never compress start faster.

@@ -13,7 +13,7 @@ export function lmdbKey(env: NodeJS.ProcessEnv = process.env): string | null {
  * LMDB working memory (data/memory/working: data.mdb + lock.mdb). A plain env
  * is copied with LMDB's own hot backup (mdb_env_copy: a consistent read
  * transaction, writers not blocked). For an encrypted env that backup makes
- * unreadable copies (FINDINGS), so data.mdb is copied inside a write
+ * copies that cannot be read back, so data.mdb is copied inside a write
  * transaction instead, which holds the cross-process write lock.
  */
 export const lmdbAdapter: DatabaseAdapter = {
