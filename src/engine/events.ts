@@ -3,7 +3,7 @@
  * it (text or JSON lines on stderr) and the TUI renders it; neither has a code
  * path of its own for what happens inside an operation.
  */
-export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore';
+export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore' | 'delete';
 
 export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'check' | 'stage' | 'validate' | 'swap';
 
@@ -17,7 +17,14 @@ export type EngineEvent =
       /** Source currently being read, e.g. "libsql" or "config". */
       source?: string;
     }
-  | { type: 'item'; source: string; path: string; bytes: number }
+  | {
+      type: 'item';
+      source: string;
+      path: string;
+      bytes: number;
+      /** delete only: what happened to the archive at `path`. */
+      action?: 'deleted' | 'would-delete';
+    }
   | { type: 'warning'; code: string; message: string }
   | { type: 'summary'; op: OperationName; ok: boolean; durationMs: number; bytes?: number };
 

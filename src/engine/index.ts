@@ -8,7 +8,8 @@ export type { ArchiveEntry, PlannedFile, ProducedEntry } from './archive/writer.
 export { verify, type VerifyOptions, type VerifyResult, type VerifyProblem } from './ops/verify.js';
 export { info, type InfoOptions, type InfoResult } from './ops/info.js';
 export { restore, type RestoreOptions, type RestoreResult, type UnitAction } from './ops/restore.js';
-export { deleteBackup } from './ops/delete.js';
+export { deleteBackups, type DeleteOptions, type DeleteResult, type DeletedBackup } from './ops/delete.js';
+export type { ReadingProcess } from './ops/delete-readers.js';
 export { describeHome, type HomeSource } from './ops/describe-home.js';
 export { list, type BackupEntry, type ListResult } from './ops/list.js';
 export type { EngineEvent, EventSink, OperationContext, OperationName, PhaseName } from './events.js';

@@ -1,32 +1,131 @@
-import { promises as fs } from 'node:fs';
+import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isArchiveName } from '../archive/naming.js';
 import { AicoError, fromFsError } from '../errors.js';
+import { noopSink, type OperationContext } from '../events.js';
 import { syncDir } from '../fsutil/atomic-file.js';
-import { acquireDirLock } from '../fsutil/lock.js';
+import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
+import { processesReading, type ReadingProcess } from './delete-readers.js';
+
+export interface DeleteOptions {
+  paths: string[];
+  /** Check and report everything, remove nothing, take no lock. */
+  dryRun?: boolean;
+}
+
+export interface DeletedBackup {
+  path: string;
+  name: string;
+  bytes: number;
+  /** False in a dry run. */
+  deleted: boolean;
+  /**
+   * Other processes that had the archive open when it was removed (or, in a
+   * dry run, when it was checked); null where that cannot be seen (no /proc).
+   */
+  readers: ReadingProcess[] | null;
+}
+
+export interface DeleteResult {
+  dryRun: boolean;
+  /** In the order given, duplicates removed. */
+  backups: DeletedBackup[];
+  bytes: number;
+  durationMs: number;
+}
+
+interface Target {
+  file: string;
+  stat: Stats;
+}
 
 /**
- * Deletes one backup archive. Only files named like backups are deleted, so
- * a slip of the finger cannot remove anything else; the directory lock keeps
- * it from racing a create or a cleanup in the same directory.
+ * Deletes backup archives: only regular files named like backups, so a slip
+ * of the finger cannot remove anything else. A finished archive has no
+ * companion files (FORMAT.md §1: `.partial` and `.blocks.partial` files exist
+ * only while a create writes, and belong to it), so each backup is exactly one
+ * unlink and an interrupted delete leaves every backup either gone or whole.
+ * Every path is checked before the first removal: one bad path removes nothing.
+ * The lock of each backup directory (taken in sorted order, so two deletes over
+ * the same directories cannot deadlock) keeps a create or another delete out.
  */
-export async function deleteBackup(opts: { path: string }): Promise<{ path: string; bytes: number }> {
-  const file = path.resolve(opts.path);
+export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext = {}): Promise<DeleteResult> {
+  const started = Date.now();
+  const emit = ctx.onEvent ?? noopSink;
+  const dryRun = opts.dryRun === true;
+  const files = [...new Set(opts.paths.map((p) => path.resolve(p)))];
+  if (files.length === 0) throw new AicoError('USAGE', 'No backup to delete was given.');
+  emit({ type: 'start', op: 'delete' });
+  // Checked once before any lock (so a typo is reported even while a create holds it) and again under it.
+  for (const file of files) await checkTarget(file);
+
+  const dirs = [...new Set(files.map((f) => path.dirname(f)))].sort();
+  const locks: DirLock[] = [];
+  const backups: DeletedBackup[] = [];
+  try {
+    if (!dryRun) {
+      for (const dir of dirs) {
+        const lock = await acquireDirLock(dir, 'delete');
+        locks.push(lock);
+        if (lock.takeover) emit({ type: 'warning', code: 'STALE_LOCK', message: lock.takeover });
+      }
+    }
+    const targets: Target[] = [];
+    for (const file of files) targets.push(await checkTarget(file));
+    const readers = await processesReading(files);
+    for (const { file, stat } of targets) {
+      if (ctx.signal?.aborted) throw cancelled(backups, targets.length);
+      const open = readers?.get(file) ?? (readers ? [] : null);
+      if (!dryRun) {
+        await fs.unlink(file).catch((error) => {
+          throw withDeleted(fromFsError(error, file), backups);
+        });
+      }
+      backups.push({ path: file, name: path.basename(file), bytes: stat.size, deleted: !dryRun, readers: open });
+      emit({ type: 'item', source: 'archive', path: file, bytes: stat.size, action: dryRun ? 'would-delete' : 'deleted' });
+      if (open && open.length > 0) emit({ type: 'warning', code: 'ARCHIVE_OPEN', message: openMessage(file, open, dryRun) });
+    }
+    // The unlinks are durable once each directory is synced; a failed sync does not bring a file back.
+    if (!dryRun) for (const dir of dirs) await syncDir(dir).catch(() => {});
+  } finally {
+    for (const lock of locks.reverse()) await lock.release();
+  }
+  const bytes = backups.reduce((n, b) => n + b.bytes, 0);
+  const durationMs = Date.now() - started;
+  emit({ type: 'summary', op: 'delete', ok: true, durationMs, bytes });
+  return { dryRun, backups, bytes, durationMs };
+}
+
+async function checkTarget(file: string): Promise<Target> {
   if (!isArchiveName(path.basename(file))) {
-    throw new AicoError('USAGE', `${file} is not named like an aico-backup archive; refusing to delete it.`);
+    throw new AicoError('USAGE', `${file} is not named like an aico-backup archive; refusing to delete it.`, {
+      hint: 'Only finished backups (aico-backup-YYYYMMDD-HHMMSS….tar…) are deleted; nothing was removed.',
+    });
   }
   const stat = await fs.lstat(file).catch((error) => {
     throw fromFsError(error, file);
   });
-  if (!stat.isFile()) throw new AicoError('USAGE', `${file} is not a regular file; refusing to delete it.`);
-  const lock = await acquireDirLock(path.dirname(file), 'delete');
-  try {
-    await fs.unlink(file).catch((error) => {
-      throw fromFsError(error, file);
-    });
-    await syncDir(path.dirname(file)).catch(() => {});
-  } finally {
-    await lock.release();
-  }
-  return { path: file, bytes: stat.size };
+  if (!stat.isFile()) throw new AicoError('USAGE', `${file} is not a regular file; refusing to delete it.`, { hint: 'Nothing was removed.' });
+  return { file, stat };
+}
+
+function openMessage(file: string, open: ReadingProcess[], dryRun: boolean): string {
+  const who = open.map((p) => `pid ${p.pid} (${p.command})`).join(', ');
+  return `${path.basename(file)} is open in ${who}${dryRun ? '' : '; it was deleted anyway'}: a reader keeps its open copy until it closes it, and the disk space is freed then.`;
+}
+
+function cancelled(backups: DeletedBackup[], total: number): AicoError {
+  return new AicoError('CANCELLED', `Cancelled after deleting ${backups.length} of ${total} backup(s); the others are untouched.`, {
+    details: { deleted: backups.filter((b) => b.deleted).map((b) => b.path) },
+  });
+}
+
+/** An error after some removals says which backups are already gone. */
+function withDeleted(error: AicoError, backups: DeletedBackup[]): AicoError {
+  if (backups.length === 0) return error;
+  return new AicoError(error.code, `${error.message} (${backups.length} backup(s) before it were deleted; the others are untouched.)`, {
+    ...(error.hint ? { hint: error.hint } : {}),
+    cause: error,
+    details: { ...error.details, deleted: backups.map((b) => b.path) },
+  });
 }
