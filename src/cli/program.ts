@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { SOURCE_NAMES, TOOL_VERSION } from '../engine/index.js';
 import type { GlobalFlags, RunContext } from './context.js';
 import { runCreate } from './commands/create.js';
+import { runDelete } from './commands/delete.js';
 import { runInfo, runList, runVerify } from './commands/inspect.js';
 import { runSeed } from './commands/seed.js';
 import { runRestore } from './commands/restore.js';
@@ -96,15 +97,10 @@ Terminal UI: run "aico" (or "aico backup") on a terminal with no command; it tak
 
   backup
     .command('delete')
-    .description('delete one backup archive (only files named like backups)')
-    .argument('<file>')
-    .action(async (file: string, _flags, cmd: Command) =>
-      run(async (ctx) => {
-        const { deleteBackup } = await import('../engine/index.js');
-        const r = await deleteBackup({ path: file });
-        ctx.out.result({ deleted: true, path: r.path, bytes: r.bytes }, () => `Deleted ${r.path}.`);
-      }, globals(cmd)),
-    );
+    .description('delete backup archives (only files named like backups; one bad name deletes nothing)')
+    .argument('<file...>')
+    .option('--dry-run', 'check and list what would be deleted, delete nothing')
+    .action(async (files: string[], flags, cmd: Command) => run((ctx) => runDelete(ctx, files, flags), globals(cmd)));
 
   backup
     .command('list')

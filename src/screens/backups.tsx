@@ -1,7 +1,7 @@
 import { Box, Text, useInput, useStdout } from 'ink';
 import Spinner from 'ink-spinner';
 import React, { useCallback, useEffect, useRef, useState } from 'react';
-import type { BackupEntry } from '../engine/index.js';
+import type { BackupEntry, ReadingProcess } from '../engine/index.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
 import { useApp } from '../ui/context.js';
@@ -10,6 +10,12 @@ import { formatBytes } from '../ui/format.js';
 const when = (b: BackupEntry) => (b.created ? b.created.replace('T', ' ').slice(0, 19) : b.name.slice(12, 27));
 /** A restore's safety backup is a full backup of only what it replaced: not one to pick by mistake. */
 const typeOf = (b: BackupEntry) => (b.purpose === 'pre-restore' ? 'safety' : b.type ?? '?');
+
+/** A deleted backup another process still reads is news: its space comes back only when that reader closes it. */
+const readersNote = (readers: ReadingProcess[] | null) =>
+  readers && readers.length > 0
+    ? ` It is still open in pid ${readers.map((r) => r.pid).join(', ')}, which reads it to the end; the space is freed when it closes it.`
+    : '';
 
 /** The home screen: backups in the backup directory, newest first, read from headers only. */
 export function BackupsScreen() {
@@ -49,16 +55,17 @@ export function BackupsScreen() {
       if (input === 'y') {
         const target = confirmDelete;
         setConfirmDelete(null);
-        void engine
-          .deleteBackup({ path: target.path })
-          .then(
-            () => (setNotice(`Deleted ${target.name}.`), null),
-            (e) => e,
-          )
-          .then(async (failed) => {
-            await load();
-            if (failed) setError(failed);
-          });
+        void (async () => {
+          let failed: { code: string; message: string; hint?: string } | null = null;
+          try {
+            const r = await engine.deleteBackups({ paths: [target.path] });
+            setNotice(`Deleted ${target.name}.${readersNote(r.backups[0]?.readers ?? null)}`);
+          } catch (e) {
+            failed = e as { code: string; message: string; hint?: string };
+          }
+          await load();
+          if (failed) setError(failed);
+        })();
       } else setConfirmDelete(null);
       return;
     }

@@ -11,7 +11,7 @@ export interface EngineApi {
   verify: typeof Engine.verify;
   create: typeof Engine.create;
   restore: typeof Engine.restore;
-  deleteBackup: typeof Engine.deleteBackup;
+  deleteBackups: typeof Engine.deleteBackups;
   describeHome: typeof Engine.describeHome;
 }
 
@@ -25,5 +25,5 @@ export interface TuiSettings {
 
 export async function realEngine(): Promise<EngineApi> {
   const e = await import('../engine/index.js');
-  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, deleteBackup: e.deleteBackup, describeHome: e.describeHome };
+  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, deleteBackups: e.deleteBackups, describeHome: e.describeHome };
 }

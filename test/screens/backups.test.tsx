@@ -120,7 +120,7 @@ describe('backups screen', () => {
     await ui.press('n');
     f = await ui.settle();
     assert.ok(!f.includes('This cannot be undone'));
-    assert.deepEqual(fake.callsOf('deleteBackup'), []);
+    assert.deepEqual(fake.callsOf('deleteBackups'), []);
     assert.equal(rows(f).length, 3);
     assert.ok(marked(f)[0]!.includes(when(1)), 'the key that answered "no" did nothing else');
     assert.match(f, /\(3\)/);
@@ -136,12 +136,40 @@ describe('backups screen', () => {
     await ui.waitFor('This cannot be undone');
     await ui.press('y');
     const f = await ui.waitFor('(2)');
-    assert.deepEqual(fake.callsOf('deleteBackup'), [{ path: backupEntry(1).path }]);
+    assert.deepEqual(fake.callsOf('deleteBackups'), [{ paths: [backupEntry(1).path] }]);
     assert.equal(fake.callsOf('list').length, 2, 'reloaded after deleting');
     assert.ok(f.includes(`Deleted ${backupEntry(1).name}.`), f);
     assert.ok(!f.includes(when(1)));
     assert.ok(f.includes(when(0)) && f.includes(when(2)));
     assert.ok(!f.includes('This cannot be undone'));
+  });
+
+  test('deleting a backup another process still reads says so, and that its space comes back when the reader closes it', async () => {
+    const fake = withBackups(2);
+    fake.readers.set(backupEntry(0).path, [{ pid: 4242, command: 'node bin/aico.js backup verify' }]);
+    const ui = renderApp(fake);
+    await ui.waitFor('(2)');
+    await ui.press('d');
+    await ui.waitFor('This cannot be undone');
+    await ui.press('y');
+    const f = flat(await ui.waitFor('(1)'));
+    assert.ok(f.includes(`Deleted ${backupEntry(0).name}. It is still open in pid 4242, which reads it to the end; the space is freed when it closes it.`), f);
+  });
+
+  test('a delete the engine refuses (the file went away since the listing) is shown in the error box after a reload', async () => {
+    const fake = withBackups(2);
+    fake.backups[0] = { ...backupEntry(0), path: `${OUT}/gone.tar` };
+    const ui = renderApp(fake);
+    await ui.waitFor('(2)');
+    // The listed path no longer exists for the engine.
+    fake.backups = [backupEntry(1)];
+    await ui.press('d');
+    await ui.waitFor('This cannot be undone');
+    await ui.press('y');
+    const f = await ui.waitFor('Error (NOT_FOUND)');
+    assert.match(flat(f), /gone\.tar does not exist/);
+    assert.ok(!f.includes('Deleted'), f);
+    assert.equal(fake.callsOf('list').length, 2, 'the list was read again');
   });
 
   describe('keys open the other screens', () => {
@@ -236,7 +264,7 @@ describe('backups screen', () => {
       await ui.press(KEY.enter, 'v', 'r', 'd');
       const f = await ui.settle();
       assert.match(f, /No backups yet/);
-      assert.deepEqual([fake.callsOf('info'), fake.callsOf('verify'), fake.callsOf('deleteBackup')], [[], [], []]);
+      assert.deepEqual([fake.callsOf('info'), fake.callsOf('verify'), fake.callsOf('deleteBackups')], [[], [], []]);
     });
   });
 

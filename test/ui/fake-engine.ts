@@ -11,6 +11,8 @@ import type {
   BackupEntry,
   CreateOptions,
   CreateResult,
+  DeleteOptions,
+  DeleteResult,
   EngineEvent,
   HomeSource,
   InfoOptions,
@@ -18,6 +20,7 @@ import type {
   ListResult,
   Metadata,
   OperationContext,
+  ReadingProcess,
   RestoreOptions,
   RestoreResult,
   VerifyOptions,
@@ -200,6 +203,8 @@ export class FakeEngine {
   restoreSteps: Step[] = progressSteps(18 * MiB, [{ source: 'libsql', upTo: 5 * MiB }, { source: 'chromadb', upTo: 17 * MiB }, { source: 'config', upTo: 18 * MiB }], 5);
   /** Units that already exist at the target (replace vs add; skip when merging). */
   presentAtTarget = new Set(['libsql', 'chromadb', 'config']);
+  /** Processes delete reports as still reading an archive, by path. */
+  readers = new Map<string, ReadingProcess[]>();
   /** A fixed delay before each operation's first byte, like opening a file. */
   latency = 5;
 
@@ -236,13 +241,25 @@ export class FakeEngine {
       return { dir: opts.dir, backups: [...this.backups] };
     },
 
-    deleteBackup: async (opts: { path: string }) => {
-      this.record('deleteBackup', opts);
+    deleteBackups: async (opts: DeleteOptions, ctx: OperationContext = {}): Promise<DeleteResult> => {
+      this.record('deleteBackups', opts);
+      const started = Date.now();
+      ctx.onEvent?.({ type: 'start', op: 'delete' });
       await pause(this.latency);
-      const entry = this.backups.find((b) => b.path === opts.path);
-      if (!entry) throw new AicoError('NOT_FOUND', `${opts.path} does not exist.`);
-      this.backups = this.backups.filter((b) => b !== entry);
-      return { path: opts.path, bytes: entry.bytes };
+      // Like the engine: every path is checked before the first removal.
+      const entries = opts.paths.map((p) => {
+        const entry = this.backups.find((b) => b.path === p);
+        if (!entry) throw new AicoError('NOT_FOUND', `${p} does not exist.`);
+        return entry;
+      });
+      const backups = entries.map((b) => {
+        if (!opts.dryRun) this.backups = this.backups.filter((x) => x !== b);
+        ctx.onEvent?.({ type: 'item', source: 'archive', path: b.path, bytes: b.bytes, action: opts.dryRun ? 'would-delete' : 'deleted' });
+        return { path: b.path, name: b.name, bytes: b.bytes, deleted: !opts.dryRun, readers: this.readers.get(b.path) ?? [] };
+      });
+      const bytes = backups.reduce((n, b) => n + b.bytes, 0);
+      ctx.onEvent?.({ type: 'summary', op: 'delete', ok: true, durationMs: Date.now() - started, bytes });
+      return { dryRun: opts.dryRun === true, backups, bytes, durationMs: Date.now() - started };
     },
 
     describeHome: async (opts: { home: string }) => {
