@@ -5,7 +5,7 @@ import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
 import { AicoError, isAicoError, isNoSpace, throwIfAborted } from '../errors.js';
 import { noopSink, type OperationContext } from '../events.js';
 import { PARTIAL_SUFFIX, pathExists } from '../fsutil/atomic-file.js';
-import { maybeCrash } from '../restore/fault.js';
+import { maybeCrash } from '../fsutil/fault.js';
 import { acquireDirLock } from '../fsutil/lock.js';
 import { openKeyFile } from '../keys/key-file.js';
 import { MASTER_KEY_ACCOUNT, systemKeyring, type Keyring } from '../keys/keyring.js';

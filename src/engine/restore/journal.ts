@@ -1,37 +1,22 @@
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AicoError } from '../errors.js';
-import { pathExists, syncDir } from '../fsutil/atomic-file.js';
-import { isAlive, LOCK_NAME } from '../fsutil/lock.js';
-import { maybeCrash } from './fault.js';
+import { pathExists } from '../fsutil/atomic-file.js';
+import {
+  finishSwap,
+  readSwapJournal,
+  refuseIncomplete,
+  swapPaths,
+  type JournalKind,
+  type SwapJournal,
+  type SwapOutcome,
+} from '../fsutil/swap-journal.js';
 
 /**
- * Swaps staged units into the target as one transaction. Before the first
- * rename, a journal lists every path, whether it existed, and where the old
- * one goes; each path then moves with rename(2), which is atomic. If the
- * process dies half way, the next restore (or any run of recover()) reads the
- * journal and puts every old path back, so each unit is wholly old or wholly
- * restored, never mixed. Once all renames are done the journal is marked
- * committed and only then are the old copies deleted.
+ * Restore's use of the journaled swap (fsutil/swap-journal.ts): the staged
+ * units replace the target's as one transaction, journaled in the target as
+ * `.aico-restore.journal`, which also records what was being restored so a
+ * refusal can name the command that finishes it.
  */
 export const JOURNAL_NAME = '.aico-restore.journal';
-
-interface JournalEntry {
-  path: string;
-  existed: boolean;
-  staged: boolean;
-}
-
-interface Journal {
-  pid: number;
-  state: 'swapping' | 'committed';
-  /** Directories relative to the target. */
-  old: string;
-  staging: string;
-  entries: JournalEntry[];
-  /** What was being restored, so a refusal can name the command that finishes it (absent in older journals). */
-  restoring?: RestoringWhat;
-}
 
 export interface RestoringWhat {
   archive: string;
@@ -40,101 +25,46 @@ export interface RestoringWhat {
   inPlace: boolean;
 }
 
-/** Replaces the journal atomically (write, fsync, rename over), so a crash leaves the old state or the new one. */
-async function writeJournal(target: string, journal: Journal): Promise<void> {
-  const file = path.join(target, JOURNAL_NAME);
-  // Named like a partial file, so a run killed mid-write leaves nothing the next lock holder does not clean up.
-  const tmp = `${file}.${process.pid}.partial`;
-  const handle = await fs.open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(JSON.stringify(journal));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, file);
-  await syncDir(target);
-}
-
 export interface SwapOptions {
   target: string;
   /** Staging directory (inside the target) laid out like the home. */
   staging: string;
-  /** Home-relative paths to replace. */
+  /** Home-relative paths to replace: by their staged copy, or removed when staging has none. */
   paths: string[];
   restoring?: RestoringWhat;
 }
 
-export interface SwapResult {
-  replaced: string[];
-  added: string[];
-  removed: string[];
-}
-
-export async function swapIn(opts: SwapOptions): Promise<SwapResult> {
-  const oldDir = `.aico-restore.${process.pid}.old`;
-  const entries: JournalEntry[] = [];
+export async function swapIn(opts: SwapOptions): Promise<SwapOutcome> {
+  const staging = path.relative(opts.target, opts.staging);
+  const pairs = [];
   for (const p of opts.paths) {
-    const existed = await pathExists(path.join(opts.target, p));
     const staged = await pathExists(path.join(opts.staging, p));
-    if (existed || staged) entries.push({ path: p, existed, staged });
+    pairs.push({ path: p, replacement: staged ? path.join(staging, p) : null });
   }
-  const journal: Journal = { pid: process.pid, state: 'swapping', old: oldDir, staging: path.relative(opts.target, opts.staging), entries, ...(opts.restoring ? { restoring: opts.restoring } : {}) };
-  // Journal first: a crash before it leaves no trace, a crash after it is rolled back from it.
-  await writeJournal(opts.target, journal);
-  await fs.mkdir(path.join(opts.target, oldDir), { mode: 0o700 });
-  maybeCrash('swap:0');
-  try {
-    let step = 0;
-    for (const e of entries) {
-      const live = path.join(opts.target, e.path);
-      if (e.existed) {
-        const aside = path.join(opts.target, oldDir, e.path);
-        await fs.mkdir(path.dirname(aside), { recursive: true, mode: 0o700 });
-        await fs.rename(live, aside);
-      }
-      maybeCrash(`swap:${++step}`);
-      if (e.staged) {
-        await fs.mkdir(path.dirname(live), { recursive: true, mode: 0o700 });
-        await fs.rename(path.join(opts.staging, e.path), live);
-      }
-      maybeCrash(`swap:${++step}`);
-    }
-    for (const dir of new Set(entries.map((e) => path.dirname(path.join(opts.target, e.path))))) await syncDir(dir).catch(() => {});
-  } catch (error) {
-    await rollBack(opts.target, journal);
-    throw error;
-  }
-  journal.state = 'committed';
-  await writeJournal(opts.target, journal);
-  maybeCrash('commit');
-  await finish(opts.target, journal);
-  return {
-    replaced: entries.filter((e) => e.existed && e.staged).map((e) => e.path),
-    added: entries.filter((e) => !e.existed && e.staged).map((e) => e.path),
-    removed: entries.filter((e) => e.existed && !e.staged).map((e) => e.path),
-  };
+  return swapPaths({
+    root: opts.target,
+    journal: JOURNAL_NAME,
+    aside: `.aico-restore.${process.pid}.old`,
+    pairs,
+    cleanup: [staging],
+    ...(opts.restoring ? { extra: opts.restoring } : {}),
+  });
 }
 
-async function rollBack(target: string, journal: Journal): Promise<void> {
-  for (const e of [...journal.entries].reverse()) {
-    const live = path.join(target, e.path);
-    const aside = path.join(target, journal.old, e.path);
-    if (await pathExists(aside)) {
-      await fs.rm(live, { recursive: true, force: true });
-      await fs.rename(aside, live);
-    } else if (!e.existed) {
-      await fs.rm(live, { recursive: true, force: true });
-    }
-  }
-  await finish(target, journal);
-}
-
-async function finish(target: string, journal: Journal): Promise<void> {
-  await fs.rm(path.join(target, journal.old), { recursive: true, force: true });
-  await fs.rm(path.join(target, journal.staging), { recursive: true, force: true });
-  await fs.rm(path.join(target, JOURNAL_NAME), { force: true });
-  await syncDir(target).catch(() => {});
+/**
+ * The journal as the generic swap reads it. Journals written before the swap
+ * was generic named the old-copies directory `old`, kept the staging directory
+ * apart and marked staged entries with `staged`.
+ */
+function upgrade(raw: Record<string, unknown>): SwapJournal<RestoringWhat> {
+  if (typeof raw.aside === 'string') return raw as unknown as SwapJournal<RestoringWhat>;
+  const staging = String(raw.staging);
+  const entries = (raw.entries as { path: string; existed: boolean; staged: boolean }[]).map((e) => ({
+    path: e.path,
+    existed: e.existed,
+    replacement: e.staged ? path.join(staging, e.path) : null,
+  }));
+  return { pid: raw.pid as number, state: raw.state as SwapJournal['state'], aside: String(raw.old), entries, cleanup: [staging], extra: raw.restoring as RestoringWhat | undefined };
 }
 
 /**
@@ -143,52 +73,12 @@ async function finish(target: string, journal: Journal): Promise<void> {
  * null when there was nothing to recover.
  */
 export async function recoverInterrupted(target: string): Promise<'rolled-back' | 'completed' | null> {
-  let journal: Journal;
-  try {
-    journal = JSON.parse(await fs.readFile(path.join(target, JOURNAL_NAME), 'utf8')) as Journal;
-  } catch {
-    return null;
-  }
-  if (journal.state === 'committed') {
-    await finish(target, journal);
-    return 'completed';
-  }
-  await rollBack(target, journal);
-  return 'rolled-back';
+  const raw = await readSwapJournal(target, JOURNAL_NAME);
+  return raw ? finishSwap(target, JOURNAL_NAME, upgrade(raw)) : null;
 }
 
-/**
- * Journals of operations that change a home in several steps. While one is
- * present the home is half old, half new: nothing may read it as a whole.
- * A migration that journals its steps adds its name here.
- */
-export const HOME_JOURNALS: readonly { name: string; op: string }[] = [{ name: JOURNAL_NAME, op: 'restore' }];
-
-/**
- * Refuses (HOME_INCOMPLETE) a home that holds the journal of an unfinished
- * operation, with the command that finishes it. create calls this before
- * reading a home, and a restore --dry-run (a preview must not recover).
- */
-export async function refuseIncompleteHome(home: string): Promise<void> {
-  for (const { name, op } of HOME_JOURNALS) {
-    const file = path.join(home, name);
-    if (!(await pathExists(file))) continue;
-    const journal = await fs.readFile(file, 'utf8').then((t) => JSON.parse(t) as Partial<Journal>, () => ({}) as Partial<Journal>);
-    // A pid alone may have been reused since a crash; a live run also still holds the directory's lock.
-    const lock = await fs.readFile(path.join(home, LOCK_NAME), 'utf8').then((t) => JSON.parse(t) as { pid?: number }, () => null);
-    const running = typeof journal.pid === 'number' && journal.pid !== process.pid && lock?.pid === journal.pid && isAlive(journal.pid);
-    throw new AicoError(
-      'HOME_INCOMPLETE',
-      running
-        ? `A ${op} is changing ${home} right now (pid ${journal.pid}); its data is half old, half new until it finishes.`
-        : `${home} holds an unfinished ${op} (${name}): it was interrupted ${journal.state === 'committed' ? 'after its data was swapped in, before it cleaned up' : 'while swapping its data in'}, so the home is a mix of old and new data. Nothing was read or written.`,
-      { hint: running ? `Wait for that ${op} to finish, then run this again.` : finishHint(home, journal) },
-    );
-  }
-}
-
-function finishHint(home: string, journal: Partial<Journal>): string {
-  const r = journal.restoring;
+function finishHint(home: string, journal: Partial<SwapJournal>): string {
+  const r = (journal.extra ?? (journal as { restoring?: unknown }).restoring) as RestoringWhat | undefined;
   const outcome = journal.state === 'committed' ? 'completes it (its data is already in place)' : 'first puts every old file back';
   if (!r) return `Any "aico backup restore FILE --target ${quote(home)} --force" into it ${outcome}, then restores FILE. Until then, do not start AICO on it.`;
   const where = r.inPlace ? `--home ${quote(home)}` : `--target ${quote(home)} --force`;
@@ -198,3 +88,19 @@ function finishHint(home: string, journal: Partial<Journal>): string {
 
 const quote = (p: string) => (/^[\w@%+=:,./-]+$/.test(p) ? p : `'${p.replaceAll("'", `'\\''`)}'`);
 
+/**
+ * Journals of operations that change a home in several steps. While one is
+ * present the home is half old, half new: nothing may read it as a whole.
+ * A migration that journals its steps (with fsutil/swap-journal.ts) adds its
+ * kind here.
+ */
+export const HOME_JOURNALS: readonly JournalKind[] = [{ name: JOURNAL_NAME, op: 'restore', finishHint }];
+
+/**
+ * Refuses (HOME_INCOMPLETE) a home that holds the journal of an unfinished
+ * operation, with the command that finishes it. create calls this before
+ * reading a home, and a restore --dry-run (a preview must not recover).
+ */
+export function refuseIncompleteHome(home: string): Promise<void> {
+  return refuseIncomplete(home, HOME_JOURNALS);
+}

@@ -1,7 +1,8 @@
 /**
  * Test hook for crash safety: with AICO_FAULT=<point> the process SIGKILLs
- * itself at that point of a restore ('staged', 'validated', 'swap:N',
- * 'commit'), so tests can prove what a power cut there leaves behind.
+ * itself at that point, so tests can prove what a power cut there leaves
+ * behind. Restore names 'staged' and 'validated'; a journaled swap
+ * (swap-journal.ts) names 'swap:N' and 'commit'.
  */
 export function maybeCrash(point: string): void {
   if (process.env.AICO_FAULT === point) process.kill(process.pid, 'SIGKILL');
