@@ -7,7 +7,7 @@ export { BACKUP_TYPES, type BackupType, type DeltaPlan, type DeltaProducer, type
 export type { ArchiveEntry, PlannedFile, ProducedEntry } from './archive/writer.js';
 export { verify, type VerifyOptions, type VerifyResult, type VerifyProblem } from './ops/verify.js';
 export { info, type InfoOptions, type InfoResult } from './ops/info.js';
-export { restore, type RestoreOptions, type RestoreResult, type UnitAction } from './ops/restore.js';
+export { restore, prepareRestore, type PreparedRestore, type RestoreOptions, type RestoreResult, type UnitAction } from './ops/restore.js';
 export { deleteBackups, type DeleteOptions, type DeleteResult, type DeletedBackup } from './ops/delete.js';
 export type { ReadingProcess } from './ops/delete-readers.js';
 export { describeHome, type HomeSource } from './ops/describe-home.js';

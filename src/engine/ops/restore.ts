@@ -3,10 +3,10 @@ import path from 'node:path';
 import { readManifest } from '../archive/inspect.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
 import { AicoError, isAicoError, isNoSpace, throwIfAborted } from '../errors.js';
-import { noopSink, type OperationContext } from '../events.js';
+import { noopSink, type EventSink, type OperationContext } from '../events.js';
 import { PARTIAL_SUFFIX, pathExists } from '../fsutil/atomic-file.js';
 import { maybeCrash } from '../fsutil/fault.js';
-import { acquireDirLock } from '../fsutil/lock.js';
+import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
 import { openKeyFile } from '../keys/key-file.js';
 import { MASTER_KEY_ACCOUNT, systemKeyring, type Keyring } from '../keys/keyring.js';
 import { resolveMasterKey } from '../keys/master-key.js';
@@ -17,8 +17,9 @@ import { appendAudit, auditLogFor, type AuditRecord } from '../restore/audit.js'
 import { recoverInterrupted, refuseIncompleteHome, swapIn } from '../restore/journal.js';
 import { UNITS, unitsFor } from '../restore/layout.js';
 import { noSpaceError, refuseIfNoSpace, refuseUnwritable, targetIoError } from '../restore/space.js';
-import { applyRecorded, planPaths, stageArchive } from '../restore/stage.js';
-import { validateStaged, type UnitValidation } from '../restore/validate.js';
+import { planDrift, planSwap, type SwapPlan, type UnitOutcome } from '../restore/plan.js';
+import { applyRecorded, planPaths, stageArchive, type StageResult } from '../restore/stage.js';
+import { validateStaged } from '../restore/validate.js';
 import { create } from './create.js';
 import { importMasterKey } from './keys.js';
 
@@ -43,14 +44,14 @@ export interface RestoreOptions {
   kdfIterations?: number;
 }
 
-export type UnitAction = 'replace' | 'add' | 'skip' | 'merge';
+export type { UnitAction } from '../restore/plan.js';
 
 export interface RestoreResult {
   archive: { path: string; id: string };
   target: string;
   mode: 'replace' | 'merge';
   dryRun: boolean;
-  units: { name: string; action: UnitAction; files: number; bytes: number; skipped: string[]; validation: UnitValidation | null }[];
+  units: UnitOutcome[];
   safetyBackup: string | null;
   masterKey: { source: 'archive' | 'keyring' | 'env' | 'none'; keyring: 'stored' | 'unchanged' | 'not-imported' | 'unavailable' };
   recovered: 'rolled-back' | 'completed' | null;
@@ -58,35 +59,80 @@ export interface RestoreResult {
   durationMs: number;
 }
 
+/**
+ * A restore that is staged, verified and validated but has not touched the
+ * target yet: `preview` says what it will do (as a dry run does), `commit`
+ * does it without reading the archive again, `discard` drops it. Until one
+ * of those, it holds the target's lock and its staging directory; a process
+ * that dies meanwhile leaves a staging directory the next run removes.
+ */
+export interface PreparedRestore {
+  readonly preview: RestoreResult;
+  /**
+   * The safety backup and the swap, once the archive file and the target are
+   * found as they were when prepared (else nothing is changed). Runs once;
+   * staging and lock are gone afterwards, whatever the outcome.
+   */
+  commit(ctx?: OperationContext): Promise<RestoreResult>;
+  /** Removes the staging and releases the target, which is left as it was. Harmless after commit or a second time. */
+  discard(): Promise<void>;
+}
+
+/** Everything between prepare and commit: the target held, what is staged, the secrets to use once. */
+interface Prepared {
+  opts: RestoreOptions;
+  target: string;
+  inPlace: boolean;
+  lock: DirLock;
+  /** The first directory mkdir made for the target, removed again if the restore does not happen. */
+  made: string | undefined;
+  staging: string;
+  password: { value: Buffer | null };
+  archiveKey: Buffer | null;
+  localKey: Buffer | null;
+  keySource: RestoreResult['masterKey']['source'];
+  staged: StageResult;
+  wanted: string[];
+  plan: SwapPlan;
+  /** The archive file as it was before its manifest was read. */
+  archiveStamp: string | null;
+  recovered: RestoreResult['recovered'];
+  warnings: RestoreResult['warnings'];
+  /** Time spent preparing: a commit adds its own, not the time a user took to confirm. */
+  preparedMs: number;
+  state: 'prepared' | 'committing' | 'released';
+}
+
 async function nonEmpty(dir: string): Promise<boolean> {
   const names = await fs.readdir(dir).catch(() => [] as string[]);
   return names.some((n) => !n.startsWith('.aico-'));
 }
 
-/** Home-relative paths of the files under `root` in `base` (a home-like tree). */
-async function filesUnder(base: string, root: string): Promise<string[]> {
-  const dir = path.join(base, root);
-  const out: string[] = [];
-  for (const e of await fs.readdir(dir, { recursive: true, withFileTypes: true }).catch(() => [])) {
-    if (e.isFile() || e.isSymbolicLink()) out.push(path.posix.join(root, path.relative(dir, path.join(e.parentPath, e.name)).split(path.sep).join('/')));
-  }
-  return out;
+/** Which file `file` is and what it holds, as far as stat can tell (identity, size, mtime to the nanosecond). */
+async function archiveStamp(file: string): Promise<string | null> {
+  const st = await fs.stat(file, { bigint: true }).catch(() => null);
+  return st ? `${st.dev}:${st.ino}:${st.size}:${st.mtimeNs}` : null;
 }
 
-/**
- * Config is restored file by file: the staged files new to the target, the
- * ones that exist there, and the target's files the backup does not hold
- * (kept in every mode: a backup that does not mention a file says nothing
- * about deleting it).
- */
-async function configFiles(staging: string, target: string, root: string): Promise<{ add: string[]; existing: string[]; notInBackup: string[] }> {
-  const staged = await filesUnder(staging, root);
-  const add: string[] = [];
-  const existing: string[] = [];
-  for (const rel of staged) ((await pathExists(path.join(target, rel))) ? existing : add).push(rel);
-  const inBackup = new Set(staged);
-  const notInBackup = (await filesUnder(target, root)).filter((rel) => !inBackup.has(rel));
-  return { add, existing, notInBackup };
+function warner(warnings: RestoreResult['warnings'], emit: EventSink) {
+  return (code: string, message: string) => {
+    warnings.push({ code, message });
+    emit({ type: 'warning', code, message });
+  };
+}
+
+/** A full disk is the cause however deep it surfaced (a database engine, a validation copy): say so. */
+function asRestoreError(caught: unknown, target: string): unknown {
+  return isNoSpace(caught) && !isAicoError(caught, 'NO_SPACE') && !isAicoError(caught, 'CANCELLED') ? noSpaceError(target, caught) : caught;
+}
+
+/** Refused and failed restores are recorded too, never inside the target they left untouched. */
+async function auditFailure(opts: RestoreOptions, target: string, error: unknown): Promise<void> {
+  const units = opts.configOnly ? ['config'] : opts.databases ?? ['all'];
+  const record: AuditRecord = { archive: { path: opts.path, id: '?' }, target, units: units.map((name) => ({ name })), mode: opts.merge ? 'merge' : 'replace' };
+  await auditLogFor('failed', target, opts.home, opts.env)
+    .then((file) => appendAudit(file, record, `failed: ${(error as AicoError)?.code ?? 'INTERNAL'}`))
+    .catch(() => {});
 }
 
 /**
@@ -95,34 +141,82 @@ async function configFiles(staging: string, target: string, root: string): Promi
  * opened with its engine and its counts compared with the backup's, and only
  * then are the units swapped in as one journaled transaction (see
  * restore/journal.ts). On any failure the target is left as it was.
+ * A dry run prepares and discards; a real one prepares and commits.
  */
 export async function restore(opts: RestoreOptions, ctx: OperationContext = {}): Promise<RestoreResult> {
   const target = path.resolve(opts.target ?? opts.home);
   try {
-    return await restoreOrThrow(opts, ctx);
+    // A real restore recovers an interrupted one first; a preview changes nothing, so it refuses instead.
+    const prepared = await prepare(opts, ctx, !opts.dryRun);
+    if (!opts.dryRun) return await commitPrepared(prepared, ctx);
+    await release(prepared, false);
+    const preview = previewOf(prepared);
+    (ctx.onEvent ?? noopSink)({ type: 'summary', op: 'restore', ok: true, durationMs: preview.durationMs });
+    return preview;
   } catch (caught) {
-    // A full disk is the cause however deep it surfaced (a database engine, a validation copy): say so.
-    const error = isNoSpace(caught) && !isAicoError(caught, 'NO_SPACE') && !isAicoError(caught, 'CANCELLED') ? noSpaceError(target, caught) : caught;
-    // Refused and failed restores are recorded too, never inside the target they left untouched.
-    if (!opts.dryRun) {
-      const units = opts.configOnly ? ['config'] : opts.databases ?? ['all'];
-      const record: AuditRecord = { archive: { path: opts.path, id: '?' }, target, units: units.map((name) => ({ name })), mode: opts.merge ? 'merge' : 'replace' };
-      await auditLogFor('failed', target, opts.home, opts.env)
-        .then((file) => appendAudit(file, record, `failed: ${(error as AicoError)?.code ?? 'INTERNAL'}`))
-        .catch(() => {});
-    }
+    const error = asRestoreError(caught, target);
+    if (!opts.dryRun) await auditFailure(opts, target, error);
     throw error;
   }
 }
 
-async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Promise<RestoreResult> {
+/**
+ * Prepares a restore to be confirmed: the archive is read, verified and
+ * staged, the databases validated, and the result previewed, as a dry run
+ * does, but the staging is kept for commit() (see PreparedRestore). Like a
+ * dry run it refuses a home an interrupted restore left half swapped
+ * (HOME_INCOMPLETE) rather than recovering it: nothing changes before commit.
+ */
+export async function prepareRestore(opts: Omit<RestoreOptions, 'dryRun'>, ctx: OperationContext = {}): Promise<PreparedRestore> {
+  const full: RestoreOptions = { ...opts, dryRun: false };
+  const target = path.resolve(opts.target ?? opts.home);
+  let prepared: Prepared;
+  try {
+    prepared = await prepare(full, ctx, false);
+  } catch (caught) {
+    throw asRestoreError(caught, target);
+  }
+  return {
+    preview: previewOf(prepared),
+    async commit(commitCtx: OperationContext = {}) {
+      if (prepared.state !== 'prepared') throw new AicoError('INTERNAL', 'This prepared restore was already committed or discarded.');
+      (commitCtx.onEvent ?? noopSink)({ type: 'start', op: 'restore', path: opts.path });
+      try {
+        return await commitPrepared(prepared, commitCtx);
+      } catch (caught) {
+        const error = asRestoreError(caught, target);
+        await auditFailure(full, target, error);
+        throw error;
+      }
+    },
+    async discard() {
+      // A commit under way releases everything itself when it ends.
+      if (prepared.state === 'prepared') await release(prepared, false);
+    },
+  };
+}
+
+function previewOf(p: Prepared): RestoreResult {
+  return {
+    archive: { path: p.opts.path, id: p.staged.metadata.id },
+    target: p.target,
+    mode: p.opts.merge ? 'merge' : 'replace',
+    dryRun: true,
+    units: p.plan.units,
+    safetyBackup: null,
+    masterKey: { source: p.keySource, keyring: 'not-imported' },
+    recovered: p.recovered,
+    warnings: [...p.warnings],
+    durationMs: p.preparedMs,
+  };
+}
+
+/** Everything up to the point where the target would change; on failure nothing of it is left. */
+async function prepare(opts: RestoreOptions, ctx: OperationContext, recover: boolean): Promise<Prepared> {
   const started = Date.now();
   const emit = ctx.onEvent ?? noopSink;
   const warnings: RestoreResult['warnings'] = [];
-  const warn = (code: string, message: string) => {
-    warnings.push({ code, message });
-    emit({ type: 'warning', code, message });
-  };
+  const warn = warner(warnings, emit);
   emit({ type: 'start', op: 'restore', path: opts.path });
   if (opts.merge && opts.force) throw new AicoError('USAGE', '--merge leaves existing data alone and --force replaces it: choose one.');
   const inPlace = !opts.target || path.resolve(opts.target) === path.resolve(opts.home);
@@ -130,8 +224,7 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
   if (!inPlace && (await nonEmpty(target)) && !opts.force && !opts.merge) {
     throw new AicoError('USAGE', `${target} is not empty.`, { hint: 'Restore into an empty or new directory, or pass --merge (add what is missing) or --force (replace).' });
   }
-  // A real restore recovers an interrupted one first; a preview changes nothing, so it refuses instead.
-  if (opts.dryRun) await refuseIncompleteHome(target);
+  if (!recover) await refuseIncompleteHome(target);
   await refuseUnwritable(target);
 
   // The password is needed twice (archive, then encryption_key.enc): ask once.
@@ -141,6 +234,7 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
     : null;
 
   emit({ type: 'phase', phase: 'header', message: `Reading the manifest of ${opts.path}` });
+  const stamp = await archiveStamp(opts.path);
   const reader = await ArchiveReader.open(opts.path, cachedPassword, ctx.signal);
   let plan;
   const declared: Record<string, number> = {};
@@ -182,9 +276,10 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
   }
   if (lock.takeover) warn('STALE_LOCK', lock.takeover);
   const staging = path.join(target, `.aico-restore.${process.pid}${PARTIAL_SUFFIX}`);
-  let succeeded = false;
+  const secrets: { archiveKey: Buffer | null; localKey: Buffer | null } = { archiveKey: null, localKey: null };
+  let ready = false;
   try {
-    const recovered = await recoverInterrupted(target);
+    const recovered = recover ? await recoverInterrupted(target) : null;
     if (recovered) {
       warn('RESTORE_RECOVERED', recovered === 'rolled-back'
         ? `An interrupted restore was found in ${target}; its changes were rolled back first.`
@@ -201,20 +296,18 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
     maybeCrash('staged');
 
     // The key that opens the restored libSQL database: the backup's own master key first.
-    let archiveKey: Buffer | null = null;
     let keySource: RestoreResult['masterKey']['source'] = 'none';
     const password = asked.value;
     if (staged.sealedKey && password) {
-      archiveKey = (await openKeyFile(staged.sealedKey, password, 'encryption_key.enc')).secret;
+      secrets.archiveKey = (await openKeyFile(staged.sealedKey, password, 'encryption_key.enc')).secret;
       keySource = 'archive';
     }
-    let localKey: Buffer | null = null;
-    if (!archiveKey && selected.has('libsql')) {
+    if (!secrets.archiveKey && selected.has('libsql')) {
       const resolved = await resolveMasterKey(opts.keyring, opts.env);
-      localKey = resolved.key;
+      secrets.localKey = resolved.key;
       keySource = resolved.source;
     }
-    const masterKey = archiveKey ?? localKey;
+    const masterKey = secrets.archiveKey ?? secrets.localKey;
     // Derived once, with the iterations recorded at backup time (else the backup's own AICO config, else the target's).
     const libsqlKey = selected.has('libsql')
       ? (
@@ -230,37 +323,76 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
     const validations = await validateStaged(staging, wanted, staged.metadata, libsqlKey, undefined, ctx.signal, warn);
     maybeCrash('validated');
 
-    const units: RestoreResult['units'] = [];
-    const swapPaths: string[] = [];
-    for (const unitName of wanted) {
-      const unit = UNITS.find((u) => u.name === unitName)!;
-      const present = (await Promise.all(unit.homePaths.map((p) => pathExists(path.join(target, p))))).some(Boolean);
-      const size = staged.units[unitName] ?? { files: 0, bytes: 0 };
-      const validation = validations.find((v) => v.unit === unitName) ?? null;
-      if (unit.mergeByFile && present) {
-        const m = await configFiles(staging, target, unit.homePaths[0]!);
-        if (opts.merge) {
-          swapPaths.push(...m.add);
-          units.push({ name: unitName, action: m.add.length ? 'merge' : 'skip', files: m.add.length, bytes: size.bytes, skipped: m.existing, validation });
-        } else {
-          swapPaths.push(...m.add, ...m.existing);
-          units.push({ name: unitName, action: 'replace', files: size.files, bytes: size.bytes, skipped: m.notInBackup, validation });
-        }
-        continue;
-      }
-      if (opts.merge && present) {
-        units.push({ name: unitName, action: 'skip', files: 0, bytes: 0, skipped: unit.homePaths.filter(Boolean), validation });
-        continue;
-      }
-      swapPaths.push(...unit.homePaths);
-      units.push({ name: unitName, action: present ? 'replace' : 'add', files: size.files, bytes: size.bytes, skipped: [], validation });
+    const swapPlan = await planSwap({ staging, target, wanted, merge: opts.merge ?? false, staged: staged.units, validations });
+    ready = true;
+    return {
+      opts,
+      target,
+      inPlace,
+      lock,
+      made,
+      staging,
+      password: asked,
+      ...secrets,
+      keySource,
+      staged,
+      wanted,
+      plan: swapPlan,
+      archiveStamp: stamp,
+      recovered,
+      warnings,
+      preparedMs: Date.now() - started,
+      state: 'prepared',
+    };
+  } finally {
+    if (!ready) {
+      asked.value?.fill(0);
+      secrets.archiveKey?.fill(0);
+      secrets.localKey?.fill(0);
+      await fs.rm(staging, { recursive: true, force: true });
+      await lock.release();
+      await removeMade(made, target);
+    }
+  }
+}
+
+/**
+ * The part of a restore that changes the target: it first checks that what
+ * was prepared still holds (the archive file, the target's units, nobody
+ * running on it, the keyring's key), then saves what it replaces and swaps.
+ */
+async function commitPrepared(p: Prepared, ctx: OperationContext): Promise<RestoreResult> {
+  if (p.state !== 'prepared') throw new AicoError('INTERNAL', 'This prepared restore was already committed or discarded.');
+  p.state = 'committing';
+  const started = Date.now();
+  const { opts, target, staging } = p;
+  const emit = ctx.onEvent ?? noopSink;
+  const warn = warner(p.warnings, emit);
+  const selected = new Set(p.wanted);
+  let succeeded = false;
+  try {
+    throwIfAborted(ctx.signal);
+    if ((await archiveStamp(opts.path)) !== p.archiveStamp) {
+      throw new AicoError('IO_ERROR', `${opts.path} changed after it was read and checked for this restore (it is not the same file, size or modification time). Nothing was changed in ${target}.`, {
+        hint: 'Run the restore again: it reads and checks the backup anew.',
+      });
+    }
+    if (!opts.force) await refuseIfInUse(target);
+    // What the swap relies on: each unit's action (the safety backup covers the replaced ones) and the paths it writes.
+    const units = await planSwap({ staging, target, wanted: p.wanted, merge: opts.merge ?? false, staged: p.staged.units, validations: p.plan.units.flatMap((u) => (u.validation ? [u.validation] : [])) });
+    const drift = planDrift(p.plan, units);
+    if (drift) {
+      throw new AicoError('IO_ERROR', `${target} changed since this restore was checked: ${drift}. Nothing was changed.`, {
+        hint: 'Run the restore again (preview it again in the terminal UI) so it is checked against the target as it is now.',
+      });
     }
 
+    const password = p.password.value;
     const keyring = opts.keyring ?? systemKeyring;
-    const importKey = inPlace && archiveKey !== null && selected.has('libsql') && !opts.dryRun;
+    const importKey = p.inPlace && p.archiveKey !== null && selected.has('libsql');
     if (importKey && !opts.force) {
       const current = await keyring.get(MASTER_KEY_ACCOUNT).catch(() => null);
-      const conflict = current !== null && !current.equals(archiveKey!);
+      const conflict = current !== null && !current.equals(p.archiveKey!);
       current?.fill(0);
       if (conflict) {
         throw new AicoError('KEY_CONFLICT', 'The keyring holds a different AICO master key than this backup; nothing was changed.', {
@@ -270,8 +402,8 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
     }
 
     let safetyBackup: string | null = null;
-    const replacing = units.filter((u) => u.action === 'replace');
-    if (!opts.dryRun && opts.safetyBackupDir && replacing.length > 0) {
+    const replacing = units.units.filter((u) => u.action === 'replace');
+    if (opts.safetyBackupDir && replacing.length > 0) {
       emit({ type: 'phase', phase: 'archive', message: 'Saving what will be replaced (pre-restore safety backup)' });
       const safety = await create(
         {
@@ -285,7 +417,7 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
           exclude: [],
           rawCopy: true,
           label: 'pre-restore',
-          preRestore: { archive: opts.path, archive_id: staged.metadata.id, target, units: replacing.map((u) => u.name) },
+          preRestore: { archive: opts.path, archive_id: p.staged.metadata.id, target, units: replacing.map((u) => u.name) },
           keyring: opts.keyring,
           env: opts.env,
           kdfIterations: opts.kdfIterations,
@@ -296,49 +428,54 @@ async function restoreOrThrow(opts: RestoreOptions, ctx: OperationContext): Prom
     }
 
     let keyringState: RestoreResult['masterKey']['keyring'] = 'not-imported';
-    if (!opts.dryRun) {
-      throwIfAborted(ctx.signal);
-      await applyRecorded(staging, staged.files);
-      emit({ type: 'phase', phase: 'swap', message: `Swapping the restored data into ${target}` });
-      const only = opts.configOnly || opts.databases?.length ? wanted : [];
-      await swapIn({ target, staging, paths: swapPaths, restoring: { archive: opts.path, units: only, inPlace } });
-      if (importKey) {
-        try {
-          const r = await importMasterKey(staged.sealedKey!, async () => Buffer.from(password!), { keyring, force: true });
-          keyringState = r.outcome;
-        } catch (error) {
-          if ((error as AicoError)?.code !== 'KEYRING_UNAVAILABLE') throw error;
-          keyringState = 'unavailable';
-          // Nothing to warn about when AICO_MASTER_KEY already is this backup's key.
-          const envKey = (opts.env ?? process.env).AICO_MASTER_KEY;
-          if (!(envKey && archiveKey && Buffer.from(envKey).equals(archiveKey))) warn('KEY_NOT_IMPORTED', `${(error as AicoError).message} The restored libSQL database needs this backup's master key: where a keyring is available run "aico backup key import ${opts.path}", keep it in a recovery file with "aico backup key export --from ${opts.path} FILE", or set AICO_MASTER_KEY.`);
-        }
+    throwIfAborted(ctx.signal);
+    await applyRecorded(staging, p.staged.files);
+    emit({ type: 'phase', phase: 'swap', message: `Swapping the restored data into ${target}` });
+    const only = opts.configOnly || opts.databases?.length ? p.wanted : [];
+    await swapIn({ target, staging, paths: units.paths, restoring: { archive: opts.path, units: only, inPlace: p.inPlace } });
+    if (importKey) {
+      try {
+        const r = await importMasterKey(p.staged.sealedKey!, async () => Buffer.from(password!), { keyring, force: true });
+        keyringState = r.outcome;
+      } catch (error) {
+        if ((error as AicoError)?.code !== 'KEYRING_UNAVAILABLE') throw error;
+        keyringState = 'unavailable';
+        // Nothing to warn about when AICO_MASTER_KEY already is this backup's key.
+        const envKey = (opts.env ?? process.env).AICO_MASTER_KEY;
+        if (!(envKey && p.archiveKey && Buffer.from(envKey).equals(p.archiveKey))) warn('KEY_NOT_IMPORTED', `${(error as AicoError).message} The restored libSQL database needs this backup's master key: where a keyring is available run "aico backup key import ${opts.path}", keep it in a recovery file with "aico backup key export --from ${opts.path} FILE", or set AICO_MASTER_KEY.`);
       }
     }
-    archiveKey?.fill(0);
-    localKey?.fill(0);
     const result: RestoreResult = {
-      archive: { path: opts.path, id: staged.metadata.id },
+      archive: { path: opts.path, id: p.staged.metadata.id },
       target,
       mode: opts.merge ? 'merge' : 'replace',
-      dryRun: opts.dryRun ?? false,
-      units,
+      dryRun: false,
+      units: units.units,
       safetyBackup,
-      masterKey: { source: keySource, keyring: keyringState },
-      recovered,
-      warnings,
-      durationMs: Date.now() - started,
+      masterKey: { source: p.keySource, keyring: keyringState },
+      recovered: p.recovered,
+      warnings: p.warnings,
+      durationMs: p.preparedMs + (Date.now() - started),
     };
-    if (!opts.dryRun) await appendAudit(await auditLogFor('ok', target, opts.home), result, 'ok');
+    await appendAudit(await auditLogFor('ok', target, opts.home), result, 'ok');
     emit({ type: 'summary', op: 'restore', ok: true, durationMs: result.durationMs });
     succeeded = true;
     return result;
   } finally {
-    asked.value?.fill(0);
-    await fs.rm(staging, { recursive: true, force: true });
-    await lock.release();
-    if (!succeeded || opts.dryRun) await removeMade(made, target);
+    await release(p, succeeded);
   }
+}
+
+/** Drops what prepare() holds: secrets, staging, lock, and a target directory it made (unless the restore went in). */
+async function release(p: Prepared, succeeded: boolean): Promise<void> {
+  if (p.state === 'released') return;
+  p.state = 'released';
+  p.password.value?.fill(0);
+  p.archiveKey?.fill(0);
+  p.localKey?.fill(0);
+  await fs.rm(p.staging, { recursive: true, force: true });
+  await p.lock.release();
+  if (!succeeded) await removeMade(p.made, p.target);
 }
 
 /** Removes the directories mkdir made for the target (`made` is the first), as long as they are empty. */
