@@ -1,7 +1,7 @@
 import { Box, Text, useInput } from 'ink';
 import Spinner from 'ink-spinner';
-import React, { useEffect, useState } from 'react';
-import { unitOf as engineUnitOf, type BackupEntry, type InfoResult, type RestoreResult } from '../engine/index.js';
+import React, { useEffect, useRef, useState } from 'react';
+import { unitOf as engineUnitOf, type BackupEntry, type InfoResult, type PreparedRestore, type RestoreResult } from '../engine/index.js';
 import { Checklist, type CheckItem } from '../ui/components/checklist.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
@@ -31,8 +31,18 @@ function describe(u: RestoreResult['units'][number]): string {
 function RestoreFlow({ path, password }: { path: string; password: (() => Promise<Buffer>) | undefined }) {
   const { engine, settings, theme, nav, passwords } = useApp();
   const meta = useOperation<InfoResult>();
-  const preview = useOperation<RestoreResult>();
+  const preview = useOperation<PreparedRestore>();
   const run = useOperation<RestoreResult>();
+  // The previewed restore, staged and validated, waiting for y; committing it does not read the archive again.
+  const prepared = useRef<PreparedRestore | null>(null);
+  // A new preview waits for the last one to let go of the target's lock and staging (same process, same names).
+  const discarding = useRef<Promise<void>>(Promise.resolve());
+  const discard = () => {
+    const p = prepared.current;
+    prepared.current = null;
+    if (p) discarding.current = p.discard().catch(() => {});
+  };
+  useEffect(() => discard, []);
   const [items, setItems] = useState<CheckItem[]>([]);
   const [step, setStep] = useState<Step>('select');
   const [inPlace, setInPlace] = useState(true);
@@ -49,20 +59,24 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
   }, [path]);
   if (meta.state.error?.code === 'WRONG_PASSWORD') passwords.delete(path);
 
-  const options = (dryRun: boolean, list = items) => ({
+  const options = (list = items) => ({
     path,
     password,
     home: settings.home,
     target: inPlace ? undefined : target,
     databases: list.filter((i) => i.checked).map((i) => i.id),
-    dryRun,
     merge,
     safetyBackupDir: settings.outputDir,
   });
   const startPreview = (list = items) => {
     if (!list.some((i) => i.checked)) return;
     setStep('preview');
-    void preview.run((ctx) => engine.restore(options(true, list), ctx));
+    void preview.run(async (ctx) => {
+      await discarding.current;
+      const p = await engine.prepareRestore(options(list), ctx);
+      prepared.current = p;
+      return p;
+    });
   };
 
   // Field 0 is the checklist; 1 target; 2 mode.
@@ -80,16 +94,18 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
   useInput(
     (input, key) => {
       if (preview.state.status === 'done' && key.return) setStep('confirm');
-      else if (key.escape || input === 'q') (preview.reset(), setStep('select'));
+      else if (key.escape || input === 'q') (discard(), preview.reset(), setStep('select'));
     },
     { isActive: step === 'preview' && preview.state.status !== 'running' },
   );
   useInput(
     (input) => {
-      if (input === 'y') {
+      const p = prepared.current;
+      if (input === 'y' && p) {
+        prepared.current = null;
         setStep('run');
-        void run.run((ctx) => engine.restore(options(false), ctx));
-      } else setStep('select');
+        void run.run((ctx) => p.commit(ctx));
+      } else (discard(), setStep('select'));
     },
     { isActive: step === 'confirm' },
   );
@@ -149,7 +165,7 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
           {preview.state.progress && preview.state.status === 'running' ? <ProgressBar progress={preview.state.progress} /> : null}
           {preview.state.status === 'cancelled' ? <Text>Cancelled; nothing was changed.</Text> : null}
           {preview.state.error && preview.state.status === 'failed' ? <ErrorBox error={preview.state.error} /> : null}
-          {preview.state.result?.units.map((u) => <Text key={u.name}>  {describe(u)}</Text>)}
+          {preview.state.result?.preview.units.map((u) => <Text key={u.name}>  {describe(u)}</Text>)}
           {step === 'confirm' ? (
             <Text color={theme.warn} bold>
               Restore {where} now? y = yes, any other key = no

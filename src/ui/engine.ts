@@ -11,6 +11,7 @@ export interface EngineApi {
   verify: typeof Engine.verify;
   create: typeof Engine.create;
   restore: typeof Engine.restore;
+  prepareRestore: typeof Engine.prepareRestore;
   deleteBackups: typeof Engine.deleteBackups;
   describeHome: typeof Engine.describeHome;
 }
@@ -25,5 +26,5 @@ export interface TuiSettings {
 
 export async function realEngine(): Promise<EngineApi> {
   const e = await import('../engine/index.js');
-  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, deleteBackups: e.deleteBackups, describeHome: e.describeHome };
+  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, prepareRestore: e.prepareRestore, deleteBackups: e.deleteBackups, describeHome: e.describeHome };
 }

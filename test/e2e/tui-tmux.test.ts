@@ -12,8 +12,8 @@ import { hasTmux, TmuxSession } from './tmux.js';
 
 const PASSWORD = 'correct horse 42!';
 const sha256 = async (file: string) => createHash('sha256').update(await fs.readFile(file)).digest('hex');
-/** Everything in a home but aico-backup's own audit log. */
-const userFiles = async (home: string) => Object.fromEntries(Object.entries(await treeHashes(home)).filter(([p]) => !p.startsWith('data/logs/')));
+/** Everything in a home but aico-backup's own files: its audit log, and the lock and staging a previewed restore holds until y. */
+const userFiles = async (home: string) => Object.fromEntries(Object.entries(await treeHashes(home)).filter(([p]) => !p.startsWith('data/logs/') && !p.startsWith('.aico-')));
 /** The rows of the restore checklist, in screen order. */
 const checklist = (screen: string) =>
   [...screen.matchAll(/^([> ]) \[([x ])\] (\S+)/gm)].map((m) => ({ cursor: m[1] === '>', checked: m[2] === 'x', name: m[3]! }));
@@ -135,6 +135,7 @@ describe('TUI in a real terminal (tmux, 80x24)', { skip: tmuxMissing && 'tmux is
     assert.equal(await sha256(db), originalDb, 'aico.db is the backed-up one again, byte for byte');
     assert.deepEqual(await treeHashes(path.join(home, 'data', 'memory')), memoryBefore, 'Chroma and working memory untouched');
     const homeAfter = await userFiles(home);
+    assert.deepEqual((await fs.readdir(home)).filter((n) => n.startsWith('.aico-')), [], 'no lock, staging or journal left');
     assert.deepEqual({ ...homeAfter, 'data/aico.db': '' }, { ...homeBefore, 'data/aico.db': '' }, 'nothing else in the home changed');
     const safety = (await fs.readdir(backups)).filter((f) => /-pre-restore\.tar\.zst\.enc$/.test(f));
     assert.equal(safety.length, 1, 'a pre-restore safety backup of the damaged database');

@@ -48,7 +48,7 @@ describe('restore screen', () => {
     assert.match(item(f, 'config'), /\[x\] config\s+6\.0 KiB$/);
     assert.match(f, new RegExp(`Target  in place \\(${HOME}\\)`));
     assert.match(f, /Mode    replace: what exists is saved first, then replaced/);
-    assert.deepEqual(fake.callsOf('restore'), [], 'nothing runs before the preview is asked for');
+    assert.deepEqual(fake.callsOf('prepareRestore'), [], 'nothing runs before the preview is asked for');
   });
 
   test('the legend says "enter preview", and enter on any field, the checklist included, previews', async () => {
@@ -60,7 +60,7 @@ describe('restore screen', () => {
       assert.match(f, /enter preview/);
       await ui.press(KEY.enter);
       await ui.waitFor((fr) => fr.includes('Preview (dry run') && fr.includes('enter continue'), 2000);
-      assert.deepEqual(fake.callsOf('restore').map((c) => [c.dryRun, c.databases]), [[true, ['libsql', 'chromadb', 'working', 'config']]]);
+      assert.deepEqual(fake.callsOf('prepareRestore').map((c) => c.databases), [['libsql', 'chromadb', 'working', 'config']]);
       cleanup();
     }
   });
@@ -77,17 +77,17 @@ describe('restore screen', () => {
     await ui.press(KEY.enter);
     const f = await ui.settle();
     assert.match(f, /Tick at least one database\./);
-    assert.deepEqual(fake.callsOf('restore'), []);
+    assert.deepEqual(fake.callsOf('prepareRestore'), []);
   });
 
   test('the dry-run preview lists what happens to each ticked database', async () => {
     const fake = engine();
     const ui = await openRestore(fake);
     const f = await previewWithoutChromadb(ui);
-    const [call] = fake.callsOf('restore');
+    const [call] = fake.callsOf('prepareRestore');
     assert.deepEqual(
       { ...call, password: undefined },
-      { path: plain.path, password: undefined, home: HOME, target: undefined, databases: ['libsql', 'working', 'config'], dryRun: true, merge: false, safetyBackupDir: OUT },
+      { path: plain.path, password: undefined, home: HOME, target: undefined, databases: ['libsql', 'working', 'config'], merge: false, safetyBackupDir: OUT },
     );
     assert.match(f, /Preview \(dry run: nothing has changed yet\)/);
     assert.match(f, /libsql\s+replace\s+5\.0 MiB\s+validated 1234 rows/);
@@ -105,7 +105,7 @@ describe('restore screen', () => {
     await ui.waitFor('Mode    merge: add what is missing, keep what exists');
     await ui.press(KEY.enter);
     const f = await ui.waitFor((fr) => fr.includes('Preview (dry run') && fr.includes('enter continue'));
-    const [call] = fake.callsOf('restore');
+    const [call] = fake.callsOf('prepareRestore');
     assert.equal(call.merge, true);
     assert.deepEqual(call.databases, ['libsql', 'chromadb', 'working', 'config']);
     assert.match(f, /libsql\s+skip\s+0 B\s+validated 1234 rows kept 4 existing/);
@@ -114,21 +114,22 @@ describe('restore screen', () => {
     assert.match(f, /config\s+skip\s+6\.0 KiB\s+kept 3 existing/);
   });
 
-  test('y at the confirmation runs the restore for real with the ticked databases and shows each validation', async () => {
+  test('y at the confirmation commits the previewed restore (no second staging) and shows each validation', async () => {
     const fake = engine();
     const ui = await openRestore(fake);
     await previewWithoutChromadb(ui);
     await ui.press(KEY.enter);
     let f = await ui.waitFor('now? y = yes, any other key = no');
     assert.match(f, new RegExp(`Restore in place \\(${HOME}\\) now\\?`));
-    assert.equal(fake.callsOf('restore').length, 1, 'only the dry run so far');
+    assert.equal(fake.callsOf('prepareRestore').length, 1, 'only the preview so far');
+    assert.deepEqual(fake.callsOf('commit'), []);
     await ui.press('y');
     f = await ui.waitFor('Restored into');
-    const calls = fake.callsOf('restore');
-    assert.equal(calls.length, 2);
-    assert.equal(calls[1].dryRun, false);
-    assert.deepEqual(calls[1].databases, ['libsql', 'working', 'config']);
-    assert.deepEqual([calls[1].path, calls[1].home, calls[1].target, calls[1].merge, calls[1].safetyBackupDir], [plain.path, HOME, undefined, false, OUT]);
+    assert.equal(fake.callsOf('prepareRestore').length, 1, 'y does not prepare (read and stage the archive) again');
+    assert.deepEqual(fake.callsOf('restore'), []);
+    const [commit] = fake.callsOf('commit');
+    assert.deepEqual([commit.path, commit.home, commit.target, commit.merge, commit.safetyBackupDir, commit.databases], [plain.path, HOME, undefined, false, OUT, ['libsql', 'working', 'config']]);
+    assert.equal(fake.heldRestores, 0);
     assert.match(f, new RegExp(`Restored into ${HOME}`));
     assert.match(f, /libsql\s+replace\s+5\.0 MiB\s+validated 1234 rows/);
     assert.match(f, /working\s+add\s+1\.0 MiB\s+validated 4321 entries/);
@@ -139,36 +140,66 @@ describe('restore screen', () => {
     await ui.waitFor('Backups in');
   });
 
-  test('any other key at the confirmation restores nothing', async () => {
+  test('any other key at the confirmation restores nothing and discards the prepared restore', async () => {
     const fake = engine();
     const ui = await openRestore(fake);
     await previewWithoutChromadb(ui);
     await ui.press(KEY.enter);
     await ui.waitFor('now? y = yes');
+    assert.equal(fake.heldRestores, 1, 'the previewed restore is held for y');
     await ui.press('n');
     const f = await ui.waitFor('Databases (space ticks');
     assert.ok(!f.includes('now? y = yes'));
     await ui.settle();
-    assert.deepEqual(fake.callsOf('restore').map((c) => c.dryRun), [true]);
+    assert.deepEqual(fake.callsOf('commit'), []);
+    assert.equal(fake.callsOf('discard').length, 1);
+    assert.equal(fake.heldRestores, 0);
   });
 
-  test('the real run shows its phase and progress, and esc cancels it', async () => {
+  test('esc at the preview discards it; enter previews again (prepared anew)', async () => {
+    const fake = engine();
+    const ui = await openRestore(fake);
+    await previewWithoutChromadb(ui);
+    await ui.press(KEY.esc);
+    await ui.waitFor('Databases (space ticks');
+    await ui.settle();
+    assert.equal(fake.callsOf('discard').length, 1);
+    assert.equal(fake.heldRestores, 0);
+    await ui.press(KEY.enter);
+    await ui.waitFor((f) => f.includes('Preview (dry run') && f.includes('enter continue'));
+    assert.equal(fake.callsOf('prepareRestore').length, 2);
+    assert.equal(fake.heldRestores, 1);
+  });
+
+  test('leaving the TUI while a preview waits for y discards it', async () => {
+    const fake = engine();
+    const ui = await openRestore(fake);
+    await previewWithoutChromadb(ui);
+    await ui.press(KEY.enter);
+    await ui.waitFor('now? y = yes');
+    ui.unmount();
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fake.callsOf('discard').length, 1);
+    assert.equal(fake.heldRestores, 0);
+  });
+
+  test('the commit shows its phase (no staging again), and esc cancels it', async () => {
     const fake = engine();
     const ui = await openRestore(fake);
     await previewWithoutChromadb(ui);
     const gate = new Gate();
-    fake.restoreSteps = [{ wait: 50 }, { type: 'progress', bytesDone: 9 * MiB, bytesTotal: 18 * MiB, source: 'libsql' }, { hold: gate }];
+    fake.commitSteps = [{ hold: gate }];
     await ui.press(KEY.enter);
     await ui.waitFor('now? y = yes');
     await ui.press('y');
-    let f = await ui.waitFor('50%');
-    assert.match(f, /Verifying the archive and staging its files/);
-    assert.match(f, /9\.0 MiB of 18\.0 MiB · [\d.]+ MiB\/s · ETA \d+:\d\d · libsql/);
+    let f = await ui.waitFor('Saving what will be replaced (pre-restore safety backup)');
+    assert.ok(!f.includes('Verifying the archive and staging its files'), f);
     assert.match(f, /esc cancel/);
     await ui.press(KEY.esc);
     f = await ui.waitFor('Cancelled');
     assert.match(f, /Cancelled; the target was left as it was\./);
     assert.ok(!f.includes('Restored into') && !f.includes('Error ('));
+    assert.equal(fake.heldRestores, 0);
   });
 
   test('esc during the preview cancels it without reporting an error', async () => {

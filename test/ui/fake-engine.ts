@@ -21,6 +21,7 @@ import type {
   Metadata,
   OperationContext,
   ReadingProcess,
+  PreparedRestore,
   RestoreOptions,
   RestoreResult,
   VerifyOptions,
@@ -170,8 +171,11 @@ const UNIT_HOME_PATHS: Record<string, string[]> = {
   working: ['data/memory/working'],
 };
 
+/** An engine operation, or what a test did with a prepared restore. */
+export type CallName = keyof EngineApi | 'commit' | 'discard';
+
 export interface Call {
-  op: keyof EngineApi;
+  op: CallName;
   opts: any;
 }
 
@@ -205,14 +209,18 @@ export class FakeEngine {
   presentAtTarget = new Set(['libsql', 'chromadb', 'config']);
   /** Processes delete reports as still reading an archive, by path. */
   readers = new Map<string, ReadingProcess[]>();
+  /** Steps of a commit's safety backup (after its phase event). */
+  commitSteps: Step[] = [];
+  /** Prepared restores neither committed nor discarded: each holds a target's lock and staging. */
+  heldRestores = 0;
   /** A fixed delay before each operation's first byte, like opening a file. */
   latency = 5;
 
-  private record(op: keyof EngineApi, opts: unknown) {
+  private record(op: CallName, opts: unknown) {
     this.calls.push({ op, opts });
   }
 
-  callsOf(op: keyof EngineApi): any[] {
+  callsOf(op: CallName): any[] {
     return this.calls.filter((c) => c.op === op).map((c) => c.opts);
   }
 
@@ -228,6 +236,72 @@ export class FakeEngine {
     if (given !== (this.passwords.get(path) ?? 'correct horse')) {
       throw new AicoError('WRONG_PASSWORD', 'Wrong password for this backup.', { hint: 'Check the password (it is case-sensitive) and try again.' });
     }
+  }
+
+  /** Everything up to the swap, as restore's prepare does: header, staging (restoreSteps), validation. */
+  private async stageRestore(opts: RestoreOptions, ctx: OperationContext): Promise<RestoreResult['units']> {
+    const emit = (e: EngineEvent) => ctx.onEvent?.(e);
+    emit({ type: 'start', op: 'restore', path: opts.path });
+    emit({ type: 'phase', phase: 'header', message: `Reading the manifest of ${opts.path}` });
+    await this.open(opts.path, opts.password, ctx.signal);
+    const inArchive = Object.keys(this.metadata(opts.path).databases);
+    const wanted = opts.databases?.length ? opts.databases : inArchive;
+    for (const u of wanted) {
+      if (!inArchive.includes(u)) throw new AicoError('NOT_FOUND', `This backup holds no ${u} data.`, { hint: `It holds: ${inArchive.join(', ')}.` });
+    }
+    emit({ type: 'phase', phase: 'stage', message: 'Verifying the archive and staging its files' });
+    await play(this.restoreSteps, ctx);
+    emit({ type: 'phase', phase: 'validate', message: 'Opening every restored database with its engine' });
+    await pause(this.latency, ctx.signal);
+    const db = this.metadata(opts.path).databases;
+    return wanted.map((name) => {
+      const present = this.presentAtTarget.has(name);
+      const s = db[name]!;
+      const v = VALIDATION[name];
+      const validation = v ? { unit: name, database: v.database, ok: true, counts: v.counts } : null;
+      if (opts.merge && present) {
+        return name === 'config'
+          ? { name, action: 'skip' as const, files: 0, bytes: s.size_bytes, skipped: ['config/core.yaml', 'config/models.yaml', 'config/user.yaml'], validation }
+          : { name, action: 'skip' as const, files: 0, bytes: 0, skipped: UNIT_HOME_PATHS[name] ?? [], validation };
+      }
+      return { name, action: present ? ('replace' as const) : ('add' as const), files: s.files, bytes: s.size_bytes, skipped: [], validation };
+    });
+  }
+
+  /** The safety backup (commitSteps) and the swap; returns the safety backup's path. */
+  private async swapRestore(opts: RestoreOptions, units: RestoreResult['units'], ctx: OperationContext): Promise<string | null> {
+    const emit = (e: EngineEvent) => ctx.onEvent?.(e);
+    let safetyBackup: string | null = null;
+    if (opts.safetyBackupDir && units.some((u) => u.action === 'replace')) {
+      emit({ type: 'phase', phase: 'archive', message: 'Saving what will be replaced (pre-restore safety backup)' });
+      await pause(this.latency, ctx.signal);
+      await play(this.commitSteps, ctx);
+      safetyBackup = `${opts.safetyBackupDir}/aico-backup-20260314-100000-pre-restore.tar.zst`;
+    }
+    const target = opts.target ?? opts.home;
+    emit({ type: 'phase', phase: 'swap', message: `Swapping the restored data into ${target}` });
+    return safetyBackup;
+  }
+
+  private finishRestore(opts: RestoreOptions, units: RestoreResult['units'], safetyBackup: string | null, started: number, ctx: OperationContext): RestoreResult {
+    const result = this.restoreResult(opts, units, safetyBackup, Date.now() - started);
+    ctx.onEvent?.({ type: 'summary', op: 'restore', ok: true, durationMs: result.durationMs });
+    return result;
+  }
+
+  private restoreResult(opts: RestoreOptions, units: RestoreResult['units'], safetyBackup: string | null, durationMs: number): RestoreResult {
+    return {
+      archive: { path: opts.path, id: sampleMetadata().id },
+      target: opts.target ?? opts.home,
+      mode: opts.merge ? 'merge' : 'replace',
+      dryRun: !!opts.dryRun,
+      units,
+      safetyBackup,
+      masterKey: { source: opts.path.endsWith('.enc') ? 'archive' : 'keyring', keyring: opts.dryRun ? 'unchanged' : 'stored' },
+      recovered: null,
+      warnings: [],
+      durationMs,
+    };
   }
 
   readonly api: EngineApi = {
@@ -351,55 +425,39 @@ export class FakeEngine {
     restore: async (opts: RestoreOptions, ctx: OperationContext = {}): Promise<RestoreResult> => {
       this.record('restore', opts);
       const started = Date.now();
-      const emit = (e: EngineEvent) => ctx.onEvent?.(e);
-      emit({ type: 'start', op: 'restore', path: opts.path });
-      emit({ type: 'phase', phase: 'header', message: `Reading the manifest of ${opts.path}` });
-      await this.open(opts.path, opts.password, ctx.signal);
-      const inArchive = Object.keys(this.metadata(opts.path).databases);
-      const wanted = opts.databases?.length ? opts.databases : inArchive;
-      for (const u of wanted) {
-        if (!inArchive.includes(u)) throw new AicoError('NOT_FOUND', `This backup holds no ${u} data.`, { hint: `It holds: ${inArchive.join(', ')}.` });
-      }
-      emit({ type: 'phase', phase: 'stage', message: 'Verifying the archive and staging its files' });
-      await play(this.restoreSteps, ctx);
-      emit({ type: 'phase', phase: 'validate', message: 'Opening every restored database with its engine' });
-      await pause(this.latency, ctx.signal);
-      const db = this.metadata(opts.path).databases;
-      const units: RestoreResult['units'] = wanted.map((name) => {
-        const present = this.presentAtTarget.has(name);
-        const s = db[name]!;
-        const v = VALIDATION[name];
-        const validation = v ? { unit: name, database: v.database, ok: true, counts: v.counts } : null;
-        if (opts.merge && present) {
-          return name === 'config'
-            ? { name, action: 'skip' as const, files: 0, bytes: s.size_bytes, skipped: ['config/core.yaml', 'config/models.yaml', 'config/user.yaml'], validation }
-            : { name, action: 'skip' as const, files: 0, bytes: 0, skipped: UNIT_HOME_PATHS[name] ?? [], validation };
-        }
-        return { name, action: present ? ('replace' as const) : ('add' as const), files: s.files, bytes: s.size_bytes, skipped: [], validation };
-      });
-      let safetyBackup: string | null = null;
-      if (!opts.dryRun) {
-        if (opts.safetyBackupDir && units.some((u) => u.action === 'replace')) {
-          emit({ type: 'phase', phase: 'archive', message: 'Saving what will be replaced (pre-restore safety backup)' });
-          await pause(this.latency, ctx.signal);
-          safetyBackup = `${opts.safetyBackupDir}/aico-backup-20260314-100000-pre-restore.tar.zst`;
-        }
-        const target = opts.target ?? opts.home;
-        emit({ type: 'phase', phase: 'swap', message: `Swapping the restored data into ${target}` });
-      }
-      const durationMs = Date.now() - started;
-      emit({ type: 'summary', op: 'restore', ok: true, durationMs });
+      const units = await this.stageRestore(opts, ctx);
+      const safetyBackup = opts.dryRun ? null : await this.swapRestore(opts, units, ctx);
+      return this.finishRestore(opts, units, safetyBackup, started, ctx);
+    },
+
+    prepareRestore: async (opts: Omit<RestoreOptions, 'dryRun'>, ctx: OperationContext = {}): Promise<PreparedRestore> => {
+      this.record('prepareRestore', opts);
+      const started = Date.now();
+      const units = await this.stageRestore(opts, ctx);
+      let state: 'prepared' | 'committed' | 'discarded' = 'prepared';
+      this.heldRestores++;
+      const release = () => {
+        if (state === 'prepared') this.heldRestores--;
+      };
       return {
-        archive: { path: opts.path, id: sampleMetadata().id },
-        target: opts.target ?? opts.home,
-        mode: opts.merge ? 'merge' : 'replace',
-        dryRun: !!opts.dryRun,
-        units,
-        safetyBackup,
-        masterKey: { source: opts.path.endsWith('.enc') ? 'archive' : 'keyring', keyring: opts.dryRun ? 'unchanged' : 'stored' },
-        recovered: null,
-        warnings: [],
-        durationMs,
+        preview: this.restoreResult({ ...opts, dryRun: true }, units, null, Date.now() - started),
+        commit: async (commitCtx: OperationContext = {}) => {
+          this.record('commit', opts);
+          if (state !== 'prepared') throw new AicoError('INTERNAL', 'This prepared restore was already committed or discarded.');
+          commitCtx.onEvent?.({ type: 'start', op: 'restore', path: opts.path });
+          try {
+            const safetyBackup = await this.swapRestore(opts, units, commitCtx);
+            return this.finishRestore(opts, units, safetyBackup, Date.now(), commitCtx);
+          } finally {
+            release();
+            state = 'committed';
+          }
+        },
+        discard: async () => {
+          this.record('discard', opts);
+          release();
+          if (state === 'prepared') state = 'discarded';
+        },
       };
     },
   };
