@@ -37,12 +37,19 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
   const prepared = useRef<PreparedRestore | null>(null);
   // A new preview waits for the last one to let go of the target's lock and staging (same process, same names).
   const discarding = useRef<Promise<void>>(Promise.resolve());
+  const mounted = useRef(true);
   const discard = () => {
     const p = prepared.current;
     prepared.current = null;
     if (p) discarding.current = p.discard().catch(() => {});
   };
-  useEffect(() => discard, []);
+  useEffect(
+    () => () => {
+      mounted.current = false;
+      discard();
+    },
+    [],
+  );
   const [items, setItems] = useState<CheckItem[]>([]);
   const [step, setStep] = useState<Step>('select');
   const [inPlace, setInPlace] = useState(true);
@@ -75,6 +82,8 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
       await discarding.current;
       const p = await engine.prepareRestore(options(list), ctx);
       prepared.current = p;
+      // Left while it was being prepared: nobody can confirm it any more.
+      if (!mounted.current) discard();
       return p;
     });
   };

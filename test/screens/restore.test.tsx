@@ -183,6 +183,20 @@ describe('restore screen', () => {
     assert.equal(fake.heldRestores, 0);
   });
 
+  test('leaving the TUI while the preview is being prepared discards it once ready', async () => {
+    const fake = engine();
+    const gate = new Gate();
+    fake.restoreSteps = [{ hold: gate }];
+    const ui = await openRestore(fake);
+    await ui.press(KEY.enter);
+    await ui.waitFor('Verifying the archive and staging its files');
+    ui.unmount();
+    gate.release();
+    for (let i = 0; i < 50 && fake.callsOf('discard').length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(fake.callsOf('discard').length, 1);
+    assert.equal(fake.heldRestores, 0);
+  });
+
   test('the commit shows its phase (no staging again), and esc cancels it', async () => {
     const fake = engine();
     const ui = await openRestore(fake);
