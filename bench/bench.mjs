@@ -1,233 +1,421 @@
 #!/usr/bin/env node
-// Throughput and memory bench: aico `backup create` / `verify` against the
-// single-threaded `tar | zstd -3 -T1` pipeline on the same warm tree.
+// Speed and memory of aico-backup on a real AICO home (encrypted libSQL, a
+// Chroma store, LMDB, config: the databases are the work), against
+// `tar | zstd -3 -T1`, restic 0.14 and borg 1.2 on the same warm home.
 //
-//   npm run bench -- --size 512 --runs 3 [--dir D] [--keep] [--json]
-//   (or AICO_BENCH_SIZE / AICO_BENCH_RUNS / AICO_BENCH_DIR in the environment)
+//   npm run bench -- [--size MiB] [--runs N] [--seed N] [--files] [--flat] [--flat-size MiB]
+//                    [--skip tar,restic,borg,stall,cli] [--cache D] [--dir D] [--keep] [--json]
+//   (or AICO_BENCH_SIZE / AICO_BENCH_RUNS / AICO_BENCH_CACHE / AICO_BENCH_DIR)
 //
-// Every contender runs as a child process under /usr/bin/time, so the RSS we
-// report is the CLI's own, not this script's. A MISS never fails the bench;
-// only a command that fails does (exit 1, with its stderr).
-import { spawn } from 'node:child_process';
+// Homes are seeded once and cached (see homes.mjs). Contenders run as child
+// processes under /usr/bin/time, interleaved run by run, and we report medians.
+// A missed target never fails the bench; only a command that fails does (exit 1).
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { cachedHome, cachedListDir, hardware, treeStats } from './homes.mjs';
+import { CommandFailed, interrupted, probe, q, sh, startHelper, timed } from './proc.mjs';
 
-const USAGE = 'usage: bench.mjs [--size MiB>0] [--runs N>=1] [--dir D] [--keep] [--json]';
+/**
+ * Targets the bench checks. null: none given to the bench, the ratio is only
+ * reported. ratio targets are minimums (other tool's time / ours, >1 is faster).
+ */
+const TARGETS = {
+  create_vs_tar_zstd: 1.0, // the earlier bench's target
+  create_vs_restic: null,
+  restore_vs_restic: null,
+  verify_vs_restic_check: null,
+  peak_rss_mib: 150, // the earlier bench's target for create, applied to each operation
+  rss_flat_within: 0.1, // a 4x larger home may take at most 10 % more peak RSS
+  writer_stall_ms: null,
+  cli_s: 0.3, // `aico --help`, `aico backup list` of 500 backups
+};
+const SKIPPABLE = ['tar', 'restic', 'borg', 'stall', 'cli'];
+const USAGE = `usage: bench.mjs [--size MiB>0] [--runs N>=1] [--seed N] [--files] [--flat] [--flat-size MiB] [--skip ${SKIPPABLE.join(',')}] [--cache D] [--dir D] [--keep] [--json]`;
+
 let opt;
 try {
   ({ values: opt } = parseArgs({
     options: {
-      size: { type: 'string', default: process.env.AICO_BENCH_SIZE ?? '512' },
+      size: { type: 'string', default: process.env.AICO_BENCH_SIZE ?? '1000' },
       runs: { type: 'string', default: process.env.AICO_BENCH_RUNS ?? '3' },
+      seed: { type: 'string', default: '42' },
+      files: { type: 'boolean', default: false },
+      flat: { type: 'boolean', default: false },
+      'flat-size': { type: 'string' },
+      skip: { type: 'string', default: '' },
+      cache: { type: 'string', default: process.env.AICO_BENCH_CACHE },
       dir: { type: 'string', default: process.env.AICO_BENCH_DIR },
       keep: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   }));
 } catch (error) {
   console.error(`${error.message}\n${USAGE}`);
   process.exit(2);
 }
+if (opt.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const sizeMb = Number(opt.size);
 const runs = Number(opt.runs);
-if (!(sizeMb > 0) || !Number.isInteger(runs) || runs < 1) {
+const seed = Number(opt.seed);
+const flatMb = opt['flat-size'] !== undefined ? Number(opt['flat-size']) : opt.flat ? sizeMb / 4 : null;
+const skip = new Set(opt.skip.split(',').filter(Boolean));
+if (!(sizeMb > 0) || !Number.isInteger(runs) || runs < 1 || !Number.isSafeInteger(seed) || (flatMb !== null && !(flatMb > 0)) || [...skip].some((s) => !SKIPPABLE.includes(s))) {
   console.error(USAGE);
   process.exit(2);
 }
 
-const AICO = fileURLToPath(new URL('../bin/aico.js', import.meta.url));
-if (!existsSync(fileURLToPath(new URL('../dist/cli.js', import.meta.url)))) {
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const AICO = path.join(ROOT, 'bin', 'aico.js');
+const ENGINE = path.join(ROOT, 'dist', 'engine', 'index.js');
+if (!existsSync(ENGINE)) {
   console.error('dist/ is missing: run `npm run build` first (or use `npm run bench`).');
   process.exit(2);
 }
-const PASSWORD_ENV = { ...process.env, AICO_BACKUP_PASSWORD: 'bench-password' };
+const engine = await import(pathToFileURL(ENGINE).href);
 const MiB = 1024 * 1024;
 const log = (msg) => process.stderr.write(`${msg}\n`); // progress on stderr keeps --json stdout clean
+const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length === 0 ? null : s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+const f = (x, d = 2) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
+const gib = (b) => `${(b / 1024 ** 3).toFixed(1)} GiB`;
 
-class CommandFailed extends Error {}
-// Children get their own process group (GNU time ignores SIGINT), so Ctrl-C is ours to forward:
-// stop the running command, let it exit, then clean up as on any failure.
-let running = null;
-let interrupted = null;
-for (const signal of ['SIGINT', 'SIGTERM']) {
-  process.on(signal, () => {
-    interrupted = signal;
-    if (running) process.kill(-running.pid, signal);
-  });
+const cacheDir = path.resolve(opt.cache ?? path.join(ROOT, '.bench'));
+const base = opt.dir ? path.resolve(opt.dir) : os.tmpdir();
+await fs.mkdir(base, { recursive: true });
+await fs.mkdir(cacheDir, { recursive: true });
+
+const hw = hardware(cacheDir);
+const hwLine = `hardware: ${hw.cpu}, ${hw.cores} cores, ${gib(hw.ram_bytes)} RAM, disk ${hw.disk ? `${hw.disk.source} ${hw.disk.fstype} ${gib(hw.disk.size_bytes)}${hw.disk.rotational === null ? '' : hw.disk.rotational ? ' (kernel says rotational)' : ' (non-rotational)'}` : 'unknown'}, load average ${hw.loadavg.map((x) => x.toFixed(2)).join(' ')}, node ${hw.node}, ${hw.kernel}`;
+if (!opt.json) console.log(hwLine);
+else log(hwLine);
+
+// Installed tools, with their versions: restic and borg are optional (apt-get install -y restic borgbackup).
+const tools = {
+  tar: (await probe(['tar', '--version']))?.split('\n')[0] ?? null,
+  zstd: (await probe(['zstd', '--version']))?.replace(/\*+/g, '').trim() ?? null,
+  restic: (await probe(['restic', 'version']))?.split(' compiled')[0] ?? null,
+  borg: (await probe(['borg', '--version'])) ?? null,
+};
+const use = {
+  tar: !skip.has('tar') && tools.tar !== null && tools.zstd !== null,
+  restic: !skip.has('restic') && tools.restic !== null,
+  borg: !skip.has('borg') && tools.borg !== null,
+};
+for (const [name, version] of Object.entries(tools)) {
+  if (name === 'tar' || name === 'zstd') continue;
+  log(`${name}: ${version ?? 'not installed (apt-get install -y restic borgbackup)'}${version && skip.has(name) ? ' (skipped)' : ''}`);
 }
 
-/** Runs argv under /usr/bin/time; resolves to { wall seconds, rss KiB, stdout }. */
-async function timed(argv, { env = process.env, timeFile }) {
-  if (interrupted) throw new CommandFailed('interrupted');
-  const child = spawn('/usr/bin/time', ['-o', timeFile, '-f', '%e %M', ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  running = child;
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const code = await new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', resolve);
-  }).finally(() => (running = null));
-  if (interrupted) throw new CommandFailed('interrupted');
-  if (code !== 0) throw new CommandFailed(`command failed (exit ${code}): ${argv.join(' ')}\n${stderr.trim()}`);
-  // On failure GNU time prefixes a "Command exited..." line, so read only the last one.
-  const last = (await fs.readFile(timeFile, 'utf8')).trim().split('\n').pop();
-  const [wall, rss] = last.split(' ').map(Number);
-  return { wall, rssKiB: rss, stdout };
-}
+// Headless, as on a server: the sample's master key comes from the environment, never a desktop keyring.
+const aicoEnv = (masterKey, work) => {
+  const env = { ...process.env, AICO_BACKUP_PASSWORD: 'bench-password', XDG_STATE_HOME: path.join(work, 'state') };
+  delete env.DBUS_SESSION_BUS_ADDRESS;
+  if (masterKey) env.AICO_MASTER_KEY = masterKey;
+  else delete env.AICO_MASTER_KEY;
+  return env;
+};
 
-const sh = (script, timeFile) => timed(['bash', '-c', `set -euo pipefail; ${script}`], { timeFile });
-const q = (s) => `'${s.replaceAll("'", "'\\''")}'`;
+const work = await fs.mkdtemp(path.join(base, 'aico-bench-'));
+let exitCode = 0;
 
-async function treeBytes(dir) {
-  let total = 0;
-  for (const entry of await fs.readdir(dir, { withFileTypes: true, recursive: true })) {
-    if (entry.isFile()) total += (await fs.stat(path.join(entry.parentPath ?? entry.path, entry.name))).size;
-  }
-  return total;
-}
-
-/** Fresh empty dir per run: archive names carry a 1 s timestamp, and old archives would only eat disk. */
+/** Fresh empty dir per use: archive names carry a 1 s timestamp, and old outputs only eat disk. */
 async function freshDir(dir) {
   await fs.rm(dir, { recursive: true, force: true });
   await fs.mkdir(dir, { recursive: true });
   return dir;
 }
 
-async function aicoCreate(home, outDir, timeFile, extra = []) {
-  const r = await timed(['node', AICO, '--home', home, '--json', 'backup', 'create', '--output', outDir, '--compression', 'zstd', '--compression-level', '3', '--include', 'models,cache,config', ...extra], { env: PASSWORD_ENV, timeFile });
-  const doc = JSON.parse(r.stdout.trim().split('\n').pop());
-  return { ...r, archive: doc.backup.path, bytes: doc.backup.bytes };
-}
-
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-
-const base = opt.dir ? path.resolve(opt.dir) : os.tmpdir();
-await fs.mkdir(base, { recursive: true });
-// Always a fresh subdirectory, even under --dir, so cleanup can never delete the user's own files.
-const work = await fs.mkdtemp(path.join(base, 'aico-bench-'));
-// Taken before we load the machine ourselves: a high figure means someone else is busy too.
-const loadAtStart = os.loadavg()[0];
-let exitCode = 0;
-
 try {
-  const tree = path.join(work, 'home');
-  const small = path.join(work, 'home-small');
-  const smallMb = sizeMb / 10;
-  const T = (name) => path.join(work, `${name}.time`);
-  for (const [dir, mb] of [[tree, sizeMb], [small, smallMb]]) {
-    log(`seeding ${mb} MiB in ${dir}`);
-    await timed(['node', AICO, '--home', dir, '--json', 'demo', 'seed', '--files', '--size', String(mb)], { timeFile: T('seed') });
-  }
-  const bytes = await treeBytes(tree);
-  const smallBytes = await treeBytes(small);
+  const main = await cachedHome({ cacheDir, aico: AICO, sizeMb, seed, files: opt.files, toolVersion: engine.TOOL_VERSION, log });
+  const flat = flatMb === null ? null : await cachedHome({ cacheDir, aico: AICO, sizeMb: flatMb, seed, files: opt.files, toolVersion: engine.TOOL_VERSION, log });
+  const listDir = skip.has('cli') ? null : await cachedListDir({ cacheDir, engine, count: 500, seed, isInterrupted: () => interrupted !== null, log });
+  const homes = [main, flat].filter(Boolean);
+  for (const h of homes) h.stats = await treeStats(h.dir);
   // Read every byte once so no contender pays for the cold cache. (Not `tar -cf /dev/null`:
   // GNU tar notices /dev/null and skips reading file contents.)
-  for (const dir of [tree, small]) await sh(`tar -cf - -C ${q(dir)} . | cat >/dev/null`, T('warm'));
+  for (const h of homes) await sh(`tar -cf - -C ${q(h.dir)} . | cat >/dev/null`, { tmp: work });
 
-  const baseArchive = path.join(work, 'base.tar.zst');
-  const rows = {
-    baseline: { label: 'tar | zstd -3 -T1', walls: [], rss: [], bytes: 0, dataBytes: bytes },
-    createEnc: { label: 'aico create zstd 3 encrypted', walls: [], rss: [], bytes: 0, dataBytes: bytes, vs: 'baseline' },
-    createPlain: { label: 'aico create zstd 3 unencrypted', walls: [], rss: [], bytes: 0, dataBytes: bytes, vs: 'baseline' },
-    // The decompress-and-parse half of the system pipeline, the fair yardstick for verify (it writes nothing).
-    listBase: { label: 'zstd -dc | tar -t (baseline)', walls: [], rss: [], dataBytes: bytes },
-    verify: { label: 'aico verify (encrypted)', walls: [], rss: [], dataBytes: bytes, vs: 'listBase' },
-    extractBase: { label: 'zstd -dc | tar -x baseline archive', walls: [], rss: [], dataBytes: bytes },
-    extractAico: { label: 'zstd -dc | tar -x aico archive', walls: [], rss: [], dataBytes: bytes, vs: 'extractBase' },
-    restore: { label: 'aico restore (encrypted, new dir)', walls: [], rss: [], dataBytes: bytes, vs: 'extractBase' },
-    createSmall: { label: `aico create encrypted @ ${smallMb} MiB`, walls: [], rss: [], bytes: 0, dataBytes: smallBytes },
+  const bytes = main.stats.bytes;
+  const rows = {};
+  const row = (key, group, label, dataBytes = bytes) => (rows[key] = { group, label, dataBytes, walls: [], rss: [], outBytes: null });
+  const record = (key, r, outBytes) => {
+    rows[key].walls.push(r.wall);
+    if (Number.isFinite(r.rssKiB)) rows[key].rss.push(r.rssKiB);
+    if (outBytes !== undefined) rows[key].outBytes = outBytes;
   };
-  const record = (row, r, withRss = true) => {
-    row.walls.push(r.wall);
-    if (withRss) row.rss.push(r.rssKiB);
+  if (use.tar) row('tarCreate', 'create', 'tar -cf - | zstd -3 -T1');
+  row('aicoCreate', 'create', 'aico backup create (encrypted, zstd 3)');
+  if (use.restic) row('resticInit', 'create', 'restic init', null), row('resticBackup', 'create', 'restic backup');
+  if (use.borg) row('borgInit', 'create', 'borg init -e repokey', null), row('borgCreate', 'create', 'borg create (zstd,3)');
+  if (use.tar) row('tarList', 'verify', 'zstd -dc | tar -t');
+  row('aicoVerify', 'verify', 'aico backup verify');
+  if (use.restic) row('resticCheck', 'verify', 'restic check --read-data');
+  if (use.borg) row('borgCheck', 'verify', 'borg check --verify-data');
+  if (use.tar) row('tarExtract', 'restore', 'zstd -dc | tar -x');
+  row('aicoRestore', 'restore', `aico backup restore (new dir${opt.files ? '' : ', validated'})`);
+  if (use.restic) row('resticRestore', 'restore', 'restic restore');
+  if (use.borg) row('borgExtract', 'restore', 'borg extract');
+  if (flat) {
+    const at = `@ ${(flat.stats.bytes / MiB).toFixed(0)} MiB home`;
+    row('flatCreate', 'flat', `aico backup create ${at}`, flat.stats.bytes);
+    row('flatVerify', 'flat', `aico backup verify ${at}`, flat.stats.bytes);
+    row('flatRestore', 'flat', `aico backup restore ${at}`, flat.stats.bytes);
+  }
+
+  const include = opt.files ? ['--include', 'models,cache,config'] : [];
+  const aicoCreate = async (home, out, env) => {
+    const r = await timed(['node', AICO, '--home', home, '--json', 'backup', 'create', '--output', out, '--compression', 'zstd', '--compression-level', '3', ...include], { env, tmp: work });
+    const doc = JSON.parse(r.stdout.trim().split('\n').pop());
+    return { ...r, archive: doc.backup.path, bytes: doc.backup.bytes, doc };
+  };
+  const aicoVerify = (archive, env) => timed(['node', AICO, '--json', 'backup', 'verify', archive], { env, tmp: work });
+  // A full restore into a directory that does not exist yet: decrypt, check every hash, stage, validate each database, swap.
+  const aicoRestore = (archive, target, env) => timed(['node', AICO, '--json', 'backup', 'restore', archive, '--target', target, '--no-safety-backup'], { env, tmp: work });
+
+  const env = aicoEnv(main.meta.master_key, work);
+  const flatEnv = flat && aicoEnv(flat.meta.master_key, work);
+  // restic and borg keep caches and keys under $HOME by default: a throwaway place per run instead, so
+  // each run is a first backup into a new repository, as aico's is.
+  const resticEnv = (dir) => ({ ...process.env, RESTIC_REPOSITORY: path.join(dir, 'repo'), RESTIC_PASSWORD: 'bench-password', RESTIC_CACHE_DIR: path.join(dir, 'cache') });
+  const borgEnv = (dir) => ({ ...process.env, BORG_PASSPHRASE: 'bench-password', BORG_BASE_DIR: path.join(dir, 'base'), BORG_RELOCATED_REPO_ACCESS_IS_OK: 'yes' });
+  const tarArchive = path.join(work, 'base.tar.zst');
+  const dest = path.join(work, 'restore');
+
+  // Restores go into a new directory; each must give back (nearly) all the home's bytes,
+  // so a contender that restored less is not timed as if it had done the work.
+  const restored = async (key, run) => {
+    await fs.rm(dest, { recursive: true, force: true });
+    await fs.mkdir(dest, { recursive: true });
+    record(key, await run());
+    const got = (await treeStats(dest)).bytes;
+    // aico restores the databases and config, not the sample's marker file: hence "nearly".
+    if (got < rows[key].dataBytes * 0.99) throw new CommandFailed(`${rows[key].label} restored ${got} bytes of ${rows[key].dataBytes}`);
+    await fs.rm(dest, { recursive: true, force: true });
   };
 
   // Interleave contenders run by run, so drift on a shared machine hits them all alike.
   for (let i = 1; i <= runs; i++) {
     log(`run ${i}/${runs}`);
-    await fs.rm(baseArchive, { force: true });
-    record(rows.baseline, await sh(`tar -cf - -C ${q(tree)} . | zstd -3 -T1 -q -o ${q(baseArchive)}`, T('baseline')), false);
-    rows.baseline.bytes = (await fs.stat(baseArchive)).size;
+    const resticDir = await freshDir(path.join(work, 'restic'));
+    const borgDir = await freshDir(path.join(work, 'borg'));
+    const rEnv = resticEnv(resticDir);
+    const bEnv = borgEnv(borgDir);
+    const borgRepo = path.join(borgDir, 'repo');
 
-    const enc = await aicoCreate(tree, await freshDir(path.join(work, 'out-enc')), T('enc'));
-    record(rows.createEnc, enc);
-    rows.createEnc.bytes = enc.bytes;
-    const plain = await aicoCreate(tree, await freshDir(path.join(work, 'out-plain')), T('plain'), ['--no-encrypt']);
-    record(rows.createPlain, plain);
-    rows.createPlain.bytes = plain.bytes;
-
-    record(rows.listBase, await sh(`zstd -dc ${q(baseArchive)} | tar -t >/dev/null`, T('list')), false);
-    record(rows.verify, await timed(['node', AICO, '--json', 'backup', 'verify', enc.archive], { env: PASSWORD_ENV, timeFile: T('verify') }));
-
-    // aico's unencrypted archive is a plain tar.zst, so the same system pipeline extracts both.
-    for (const [row, archive] of [[rows.extractBase, baseArchive], [rows.extractAico, plain.archive]]) {
-      const dest = await freshDir(path.join(work, 'extract'));
-      record(row, await sh(`zstd -dc ${q(archive)} | tar -x -C ${q(dest)}`, T('extract')), false);
+    // create
+    if (use.tar) {
+      await fs.rm(tarArchive, { force: true });
+      const r = await sh(`tar -cf - -C ${q(main.dir)} . | zstd -3 -T1 -q -o ${q(tarArchive)}`, { tmp: work });
+      record('tarCreate', r, (await fs.stat(tarArchive)).size);
     }
-    // A full restore: authenticate, decompress, check every hash, stage, swap (the bench tree holds no databases to validate).
-    const restoreDest = path.join(await freshDir(path.join(work, 'extract')), 'home');
-    record(rows.restore, await timed(['node', AICO, '--json', 'backup', 'restore', enc.archive, '--target', restoreDest, '--no-safety-backup'], { env: PASSWORD_ENV, timeFile: T('restore') }));
-    await fs.rm(path.join(work, 'extract'), { recursive: true, force: true });
+    const created = await aicoCreate(main.dir, await freshDir(path.join(work, 'out')), env);
+    record('aicoCreate', created, created.bytes);
+    if (use.restic) {
+      record('resticInit', await timed(['restic', 'init', '--quiet'], { env: rEnv, tmp: work }));
+      const r = await timed(['restic', 'backup', '--quiet', '.'], { env: rEnv, cwd: main.dir, tmp: work });
+      record('resticBackup', r, (await treeStats(rEnv.RESTIC_REPOSITORY)).bytes);
+    }
+    if (use.borg) {
+      record('borgInit', await timed(['borg', 'init', '-e', 'repokey', borgRepo], { env: bEnv, tmp: work }));
+      const r = await timed(['borg', 'create', '--compression', 'zstd,3', `${borgRepo}::bench`, '.'], { env: bEnv, cwd: main.dir, tmp: work });
+      record('borgCreate', r, (await treeStats(borgRepo)).bytes);
+    }
 
-    const sm = await aicoCreate(small, await freshDir(path.join(work, 'out-small')), T('small'));
-    record(rows.createSmall, sm);
-    rows.createSmall.bytes = sm.bytes;
+    // verify: read everything back and check it, writing nothing
+    if (use.tar) record('tarList', await sh(`zstd -dc ${q(tarArchive)} | tar -t >/dev/null`, { tmp: work }));
+    record('aicoVerify', await aicoVerify(created.archive, env));
+    if (use.restic) record('resticCheck', await timed(['restic', 'check', '--read-data', '--quiet'], { env: rEnv, tmp: work }));
+    if (use.borg) record('borgCheck', await timed(['borg', 'check', '--verify-data', borgRepo], { env: bEnv, tmp: work }));
+
+    // restore
+    if (use.tar) await restored('tarExtract', () => sh(`zstd -dc ${q(tarArchive)} | tar -x -C ${q(dest)}`, { tmp: work }));
+    await restored('aicoRestore', () => aicoRestore(created.archive, path.join(dest, 'home'), env));
+    if (use.restic) await restored('resticRestore', () => timed(['restic', 'restore', 'latest', '--quiet', '--target', dest], { env: rEnv, tmp: work }));
+    if (use.borg) await restored('borgExtract', () => timed(['borg', 'extract', `${borgRepo}::bench`], { env: bEnv, cwd: dest, tmp: work }));
+    await fs.rm(resticDir, { recursive: true, force: true });
+    await fs.rm(borgDir, { recursive: true, force: true });
+
+    if (flat) {
+      const c = await aicoCreate(flat.dir, await freshDir(path.join(work, 'out')), flatEnv);
+      record('flatCreate', c, c.bytes);
+      record('flatVerify', await aicoVerify(c.archive, flatEnv));
+      await restored('flatRestore', () => aicoRestore(c.archive, path.join(dest, 'home'), flatEnv));
+    }
+    await fs.rm(path.join(work, 'out'), { recursive: true, force: true });
   }
+  await fs.rm(tarArchive, { force: true });
+
+  // The longest commit of an AICO-like libSQL writer while a create runs (once, on a copy of the
+  // home: the writer adds rows, and the cached home must stay as seeded).
+  let stall = null;
+  if (!opt.files && !skip.has('stall')) {
+    log('writer stall: create while a libSQL writer commits every 5 ms');
+    const copy = path.join(work, 'stall-home');
+    await sh(`cp -a --reflink=auto ${q(main.dir)} ${q(copy)}`, { tmp: work });
+    const salt = await fs.readFile(path.join(copy, 'data', 'aico.db.salt'));
+    const key = await engine.deriveLibsqlKey(Buffer.from(main.meta.master_key), salt);
+    const writer = startHelper(['node', fileURLToPath(new URL('./libsql-writer.mjs', import.meta.url)), path.join(copy, 'data', 'aico.db'), '5'], { env: { ...process.env, BENCH_LIBSQL_KEY: key } });
+    try {
+      if ((await writer.nextLine()) !== 'ready') throw new CommandFailed('the libSQL writer did not start');
+      const report = async () => {
+        writer.child.kill('SIGUSR2');
+        return JSON.parse(await writer.nextLine());
+      };
+      await report(); // starts the count at the create
+      const c = await aicoCreate(copy, await freshDir(path.join(work, 'out')), env);
+      const during = await report();
+      // As long again without a backup: what the writer's commits cost on this machine anyway.
+      await new Promise((r) => setTimeout(r, c.wall * 1000));
+      const idle = await report();
+      const libsql = c.doc.backup.sources.libsql ?? {};
+      stall = { create_s: c.wall, during, idle_same_length: idle, read_snapshot_ms: libsql.read_snapshot_ms ?? null, writer_block_ms: libsql.writer_block_ms ?? null };
+    } finally {
+      writer.stop();
+      await fs.rm(copy, { recursive: true, force: true });
+      await fs.rm(path.join(work, 'out'), { recursive: true, force: true });
+    }
+  }
+
+  // Start-up costs: `aico --help`, and `aico backup list` of 500 backups (human output, as typed).
+  let cli = null;
+  if (listDir) {
+    const reps = Math.max(5, runs);
+    const help = [];
+    const list = [];
+    const cliEnv = aicoEnv(null, work);
+    log(`cli: aico --help, aico backup list (500 backups), ${reps} times each`);
+    for (let i = 0; i < reps; i++) {
+      help.push(await timed(['node', AICO, '--help'], { env: cliEnv, tmp: work }));
+      list.push(await timed(['node', AICO, 'backup', 'list', listDir.dir], { env: cliEnv, tmp: work }));
+    }
+    const sum = (rs) => ({ runs_s: rs.map((r) => r.wall), median_s: median(rs.map((r) => r.wall)), best_s: Math.min(...rs.map((r) => r.wall)), peak_rss_mib: Math.max(...rs.map((r) => r.rssKiB)) / 1024 });
+    cli = { help: sum(help), list_500: { ...sum(list), dir: listDir.dir, backups: (await fs.readdir(listDir.dir)).length } };
+  }
+  const loadEnd = os.loadavg();
 
   const figures = {};
-  for (const [key, row] of Object.entries(rows)) {
-    const wall = median(row.walls);
+  for (const [key, r] of Object.entries(rows)) {
+    const wall = median(r.walls);
     figures[key] = {
-      label: row.label,
-      wall_s_median: wall,
-      wall_s_best: Math.min(...row.walls),
-      mib_per_s: row.dataBytes / MiB / wall,
-      vs_baseline: row.vs ? median(rows[row.vs].walls) / wall : null,
-      peak_rss_mib: row.rss.length ? Math.max(...row.rss) / 1024 : null,
-      archive_bytes: row.bytes ?? null,
-      compression_ratio: row.bytes ? row.dataBytes / row.bytes : null,
+      group: r.group,
+      label: r.label,
+      runs_s: r.walls,
+      median_s: wall,
+      best_s: Math.min(...r.walls),
+      mib_per_s: r.dataBytes ? r.dataBytes / MiB / wall : null,
+      peak_rss_mib: r.rss.length ? Math.max(...r.rss) / 1024 : null,
+      output_bytes: r.outBytes,
     };
   }
-  const speedup = figures.createEnc.vs_baseline;
-  const rssBig = figures.createEnc.peak_rss_mib;
-  const rssSmall = figures.createSmall.peak_rss_mib;
-  const verdict = {
-    create_vs_tar_zstd_t1: { ratio: speedup, target: 1.0, aim: 1.3, pass: speedup >= 1.0 },
-    peak_rss_create_mib: { value: rssBig, target: 150, pass: rssBig < 150 },
-    rss_flat: { at_size_mib: rssBig, at_size_div10_mib: rssSmall, ratio: rssBig / rssSmall, limit: 1.5, pass: rssBig / rssSmall < 1.5 },
+  const ratio = (other, ours) => (figures[other] && figures[ours] ? figures[other].median_s / figures[ours].median_s : null);
+  const atLeast = (value, target) => ({ value, target, pass: value === null || target === null ? null : value >= target });
+  const atMost = (value, target) => ({ value, target, pass: value === null || target === null ? null : value <= target });
+  const targets = {
+    create_vs_tar_zstd: atLeast(ratio('tarCreate', 'aicoCreate'), TARGETS.create_vs_tar_zstd),
+    create_vs_restic: atLeast(ratio('resticBackup', 'aicoCreate'), TARGETS.create_vs_restic),
+    restore_vs_restic: atLeast(ratio('resticRestore', 'aicoRestore'), TARGETS.restore_vs_restic),
+    verify_vs_restic_check: atLeast(ratio('resticCheck', 'aicoVerify'), TARGETS.verify_vs_restic_check),
+    create_vs_borg: atLeast(ratio('borgCreate', 'aicoCreate'), null),
+    restore_vs_borg: atLeast(ratio('borgExtract', 'aicoRestore'), null),
+    verify_vs_borg_check: atLeast(ratio('borgCheck', 'aicoVerify'), null),
+    peak_rss_create_mib: atMost(figures.aicoCreate.peak_rss_mib, TARGETS.peak_rss_mib),
+    peak_rss_verify_mib: atMost(figures.aicoVerify.peak_rss_mib, TARGETS.peak_rss_mib),
+    peak_rss_restore_mib: atMost(figures.aicoRestore.peak_rss_mib, TARGETS.peak_rss_mib),
   };
-  const env = { cores: os.availableParallelism(), loadavg_at_start: loadAtStart, node: process.version, size_mib: sizeMb, tree_bytes: bytes, small_tree_bytes: smallBytes, runs };
+  if (flat) {
+    // Larger home's peak RSS over the smaller one's, whichever of the two was the --size one.
+    const bigIsMain = main.stats.bytes >= flat.stats.bytes;
+    for (const [name, mainKey, flatKey] of [['create', 'aicoCreate', 'flatCreate'], ['verify', 'aicoVerify', 'flatVerify'], ['restore', 'aicoRestore', 'flatRestore']]) {
+      const [big, small] = bigIsMain ? [figures[mainKey], figures[flatKey]] : [figures[flatKey], figures[mainKey]];
+      targets[`rss_flat_${name}`] = { ...atMost(big.peak_rss_mib / small.peak_rss_mib, 1 + TARGETS.rss_flat_within), larger_home_mib: big.peak_rss_mib, smaller_home_mib: small.peak_rss_mib, home_size_ratio: bigIsMain ? main.stats.bytes / flat.stats.bytes : flat.stats.bytes / main.stats.bytes };
+    }
+  }
+  if (stall) targets.writer_stall_ms = atMost(stall.during.longest_ms, TARGETS.writer_stall_ms);
+  if (cli) {
+    targets.help_s = atMost(cli.help.median_s, TARGETS.cli_s);
+    targets.list_500_s = atMost(cli.list_500.median_s, TARGETS.cli_s);
+  }
+
+  const homeInfo = (h) => ({ dir: h.dir, kind: h.meta.kind, size_mib: h.meta.size_mib, seed: h.meta.seed, bytes: h.stats.bytes, files: h.stats.files, databases: h.meta.databases, seeded_at: h.meta.seeded_at, seed_s: h.meta.seed_s, reused: h.reused });
+  const doc = {
+    hardware: { ...hw, loadavg_end: loadEnd },
+    tools,
+    config: { runs, size_mib: sizeMb, seed, files: opt.files, flat_size_mib: flatMb, skip: [...skip], cache_dir: cacheDir },
+    home: homeInfo(main),
+    flat_home: flat ? homeInfo(flat) : null,
+    rows: figures,
+    writer_stall: stall,
+    cli,
+    targets,
+  };
 
   if (opt.json) {
-    console.log(JSON.stringify({ env, rows: figures, verdict }, null, 2));
+    console.log(JSON.stringify(doc, null, 2));
   } else {
-    const f = (x, d = 2) => (x === null || x === undefined ? '-' : x.toFixed(d));
-    const head = ['', 'median s', 'best s', 'MiB/s', 'vs base', 'peak RSS MiB', 'archive MiB', 'ratio'];
-    const body = Object.values(figures).map((r) => [r.label, f(r.wall_s_median), f(r.wall_s_best), f(r.mib_per_s, 1), r.vs_baseline === null ? '-' : `${f(r.vs_baseline)}x`, f(r.peak_rss_mib, 1), r.archive_bytes ? f(r.archive_bytes / MiB, 1) : '-', r.compression_ratio ? f(r.compression_ratio, 3) : '-']);
+    const h = doc.home;
+    console.log(`home: ${h.dir} (${h.kind === 'home' ? 'AICO sample home' : 'plain files'}, ${(h.bytes / MiB).toFixed(1)} MiB in ${h.files} files${h.databases ? `: ${Object.keys(h.databases).join(', ')}` : ''}; ${h.reused ? 'cached' : `seeded in ${f(h.seed_s, 0)} s`})`);
+    console.log(`tools: ${tools.tar ?? 'tar missing'}; ${tools.zstd ?? 'zstd missing'}; ${tools.restic ?? 'restic not installed'}; ${tools.borg ?? 'borg not installed'}`);
+    console.log(`${runs} run(s), interleaved; median wall time; MiB/s = home bytes / median; peak RSS = largest process of the command (GNU time)`);
+    console.log('');
+    const head = ['', 'median s', 'best s', 'MiB/s', 'peak RSS MiB', 'output MiB'];
+    const body = [];
+    let group = null;
+    for (const r of Object.values(figures)) {
+      if (r.group !== group) body.push([`[${(group = r.group)}]`, '', '', '', '', '']);
+      body.push([`  ${r.label}`, f(r.median_s), f(r.best_s), f(r.mib_per_s, 1), f(r.peak_rss_mib, 1), r.output_bytes ? f(r.output_bytes / MiB, 1) : '-']);
+    }
+    for (const [name, label] of [['restic', 'restic'], ['borg', 'borg']]) if (!use[name]) body.push([`  ${label}: ${tools[name] ? 'skipped' : 'not installed'}`, '', '', '', '', '']);
+    if (cli) {
+      body.push(['[cli]', '', '', '', '', '']);
+      body.push(['  aico --help', f(cli.help.median_s, 3), f(cli.help.best_s, 3), '', f(cli.help.peak_rss_mib, 1), '']);
+      body.push([`  aico backup list (${cli.list_500.backups} backups)`, f(cli.list_500.median_s, 3), f(cli.list_500.best_s, 3), '', f(cli.list_500.peak_rss_mib, 1), '']);
+    }
     const widths = head.map((_, c) => Math.max(...[head, ...body].map((line) => line[c].length)));
     const line = (cells) => cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join('  ');
-    console.log(`aico-backup bench: ${(bytes / MiB).toFixed(1)} MiB tree (${(smallBytes / MiB).toFixed(1)} MiB small tree), ${runs} run(s), median wall time, ${env.cores} cores, node ${env.node}`);
-    console.log('');
     console.log(line(head));
     for (const cells of body) console.log(line(cells));
     console.log('');
-    console.log('notes: vs base = baseline time / our time (>1 is faster); verify is compared with `zstd -dc | tar -t`, extraction with the baseline archive.');
-    console.log('       extraction of aico\'s unencrypted archive uses the system `zstd -dc | tar -x`; aico restore is compared with the baseline extraction.');
-    console.log('       tar-pipeline RSS is not measured; MiB/s is tree bytes / median wall time.');
-    if (loadAtStart > 0.7) console.log(`       load average was ${loadAtStart.toFixed(2)} at the start: something else is running, timings may be noisy.`);
-    console.log('');
-    const pf = (p) => (p ? 'PASS' : 'MISS');
-    console.log(`create vs tar|zstd -T1: ${f(speedup)}x (target >= 1.0x, aim 1.3x) ${pf(verdict.create_vs_tar_zstd_t1.pass)}`);
-    console.log(`peak RSS create: ${f(rssBig, 0)} MiB (target < 150 MiB) ${pf(verdict.peak_rss_create_mib.pass)}`);
-    console.log(`RSS at ${sizeMb} MiB vs ${smallMb} MiB: ${f(rssBig, 0)} MiB vs ${f(rssSmall, 0)} MiB (flat: ratio ${f(verdict.rss_flat.ratio)}, PASS if < 1.5) ${pf(verdict.rss_flat.pass)}`);
+    const verdict = (t) => (t.pass === null ? '' : t.pass ? ' PASS' : ' MISS');
+    const x = (t, what) => (t.value === null ? `- (${what} not run)` : `${f(t.value)}x${t.target === null ? '' : ` (target >= ${t.target}x)`}${verdict(t)}`);
+    console.log('ratios (their time / ours: >1 is faster than them):');
+    for (const [label, key, what] of [
+      ['create  vs tar | zstd -3 -T1', 'create_vs_tar_zstd', 'tar'],
+      ['create  vs restic backup', 'create_vs_restic', 'restic'],
+      ['create  vs borg create', 'create_vs_borg', 'borg'],
+      ['restore vs restic restore', 'restore_vs_restic', 'restic'],
+      ['restore vs borg extract', 'restore_vs_borg', 'borg'],
+      ['verify  vs restic check --read-data', 'verify_vs_restic_check', 'restic'],
+      ['verify  vs borg check --verify-data', 'verify_vs_borg_check', 'borg'],
+    ]) {
+      console.log(`  ${label.padEnd(36)} ${x(targets[key], what)}`);
+    }
+    const mib = (t) => `${f(t.value, 0)} MiB${t.target === null ? '' : ` (target <= ${t.target})`}${verdict(t)}`;
+    console.log(`peak RSS: create ${mib(targets.peak_rss_create_mib)}, verify ${mib(targets.peak_rss_verify_mib)}, restore ${mib(targets.peak_rss_restore_mib)}`);
+    if (flat) {
+      const t0 = targets.rss_flat_create;
+      console.log(`RSS flatness (home ${f(t0.home_size_ratio, 1)}x larger, peak RSS may grow <= ${TARGETS.rss_flat_within * 100} %):`);
+      for (const name of ['create', 'verify', 'restore']) {
+        const t = targets[`rss_flat_${name}`];
+        console.log(`  ${name.padEnd(7)} ${f(t.larger_home_mib, 0)} MiB vs ${f(t.smaller_home_mib, 0)} MiB: ${f(t.value, 3)}${verdict(t)}`);
+      }
+    } else {
+      console.log('RSS flatness: not measured (add --flat)');
+    }
+    if (stall) {
+      const s = stall;
+      console.log(`libSQL writer during create (${f(s.create_s, 1)} s): ${s.during.commits} commits, longest ${f(s.during.longest_ms, 1)} ms, p99 ${f(s.during.p99_ms, 1)} ms; same length without a backup: longest ${f(s.idle_same_length.longest_ms, 1)} ms, p99 ${f(s.idle_same_length.p99_ms, 1)} ms (read snapshot held ${s.read_snapshot_ms} ms, writer_block_ms ${s.writer_block_ms})`);
+    }
+    if (cli) console.log(`cli: aico --help ${f(cli.help.median_s, 3)} s${verdict(targets.help_s)}, backup list of ${cli.list_500.backups} ${f(cli.list_500.median_s, 3)} s${verdict(targets.list_500_s)} (target <= ${TARGETS.cli_s} s)`);
+    console.log(`load average: ${hw.loadavg.map((v) => v.toFixed(2)).join(' ')} at the start, ${loadEnd.map((v) => v.toFixed(2)).join(' ')} at the end (${hw.cores} cores${hw.loadavg[0] > hw.cores * 0.35 ? ': something else was running, timings are noisy' : ''})`);
   }
 } catch (error) {
   if (!(error instanceof CommandFailed)) throw error;
