@@ -26,11 +26,43 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 }
 
 let timeSeq = 0;
+const PAGE = 4096;
+const SAMPLE_MS = 200;
+
+/** Sum of the resident sets of pid and all its descendants, in KiB (0 once they are gone). */
+async function treeRssKiB(root) {
+  const parent = new Map();
+  const rss = new Map();
+  for (const name of await fs.readdir('/proc').catch(() => [])) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = await fs.readFile(`/proc/${name}/stat`, 'utf8');
+      // Fields after the parenthesised command name: state ppid ... rss is field 24 (index 21 here).
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      parent.set(Number(name), Number(fields[1]));
+      rss.set(Number(name), Number(fields[21]));
+    } catch {
+      // exited while we looked
+    }
+  }
+  let total = 0;
+  for (const [pid, pages] of rss) {
+    for (let p = pid; p > 1; p = parent.get(p) ?? 0) {
+      if (p === root) {
+        total += pages;
+        break;
+      }
+    }
+  }
+  return (total * PAGE) / 1024;
+}
 
 /**
- * Runs argv under /usr/bin/time; resolves to { wall seconds, rssKiB, stdout, stderr }.
- * The wall time is our own monotonic clock (GNU time's %e has 10 ms steps, too
- * coarse for `aico --help`).
+ * Runs argv under /usr/bin/time; resolves to { wall seconds, rssKiB, treeRssKiB, stdout, stderr }.
+ * rssKiB is GNU time's: the largest single process. treeRssKiB is the largest sum over the
+ * whole process tree (aico's database helpers, a pipeline's stages), sampled every 200 ms,
+ * so it can miss a short peak. The wall time is our own monotonic clock (GNU time's %e has
+ * 10 ms steps, too coarse for `aico --help`).
  */
 export async function timed(argv, { env = process.env, cwd, tmp = os.tmpdir() } = {}) {
   if (interrupted) throw new CommandFailed('interrupted');
@@ -42,18 +74,30 @@ export async function timed(argv, { env = process.env, cwd, tmp = os.tmpdir() } 
   let stderr = '';
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
+  let treePeak = 0;
+  let sampling = null;
+  const sampler = setInterval(() => {
+    sampling ??= treeRssKiB(child.pid)
+      .then((kib) => (treePeak = Math.max(treePeak, kib)))
+      .finally(() => (sampling = null));
+  }, SAMPLE_MS);
   const code = await new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', resolve);
-  }).finally(() => running.delete(child));
+  }).finally(() => {
+    clearInterval(sampler);
+    running.delete(child);
+  });
   const wall = (performance.now() - started) / 1000;
+  await sampling;
   const timeText = await fs.readFile(timeFile, 'utf8').catch(() => '');
   await fs.rm(timeFile, { force: true });
   if (interrupted) throw new CommandFailed('interrupted');
   if (code !== 0) throw new CommandFailed(`command failed (exit ${code}): ${argv.join(' ')}\n${stderr.trim().split('\n').slice(-20).join('\n')}`);
   // On failure GNU time prefixes a "Command exited..." line, so read only the last one.
   const rssKiB = Number(timeText.trim().split('\n').pop());
-  return { wall, rssKiB, stdout, stderr };
+  // A command shorter than one sample still has GNU time's figure: never report less than that.
+  return { wall, rssKiB, treeRssKiB: Math.max(treePeak, rssKiB || 0), stdout, stderr };
 }
 
 /** Runs a bash pipeline under time (pipefail: a failing stage fails the run). */
