@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { SOURCE_NAMES, TOOL_VERSION } from '../engine/index.js';
+import { CODEC_NAMES, EXIT_CODES, SOURCE_NAMES, TOOL_VERSION, WORKING_STORES } from '../engine/index.js';
 import type { GlobalFlags, RunContext } from './context.js';
 import { runCreate } from './commands/create.js';
 import { runDelete } from './commands/delete.js';
@@ -8,22 +8,12 @@ import { runSeed } from './commands/seed.js';
 import { runRestore } from './commands/restore.js';
 import { runKeyExport, runKeyImport, runPasswordClear, runPasswordSet, runPasswordStatus } from './commands/keys.js';
 
+/** From the engine's table, so a new exit code cannot be left out of --help. */
 const EXIT_CODES_HELP = `
 Exit codes:
-  0    success
-  1    internal or I/O error
-  2    usage or configuration error, or no password source
-  3    wrong password
-  4    archive damaged: corrupt, truncated, tampered, or a checksum mismatch
-  5    file or AICO home not found
-  6    another aico-backup holds the lock on the backup directory
-  7    disk full
-  8    archive format newer than this aico-backup
-  9    the system keyring is not available (see AICO_MASTER_KEY)
-  10   the keyring already holds a different master key (key import --force)
-  11   a database is in use (AICO running): stop it, or see --allow-live / --force
-  12   a database does not open or validate with its engine (often: its master key is missing)
-  130  cancelled (Ctrl-C); 143 on SIGTERM`;
+${Object.entries(EXIT_CODES)
+  .map(([code, meaning]) => `  ${code.padEnd(5)}${meaning}`)
+  .join('\n')}`;
 
 /** One list for every option that takes source names (the engine's own table, aliases included). */
 const SOURCE_LIST = `comma-separated: ${SOURCE_NAMES.join(', ')}`;
@@ -61,7 +51,7 @@ Terminal UI: run "aico" (or "aico backup") on a terminal with no command; it tak
       .option('-o, --output <dir>', 'directory for the archive (default: backup.output_dir, ~/backups/aico/)')
       .option('--no-encrypt', 'write an unencrypted archive')
       .option('--no-compress', 'do not compress (same as --compression none)')
-      .addOption(new Option('--compression <alg>', 'compression algorithm').choices(['zstd', 'gzip', 'lz4', 'none']))
+      .addOption(new Option('--compression <alg>', 'compression algorithm').choices(CODEC_NAMES))
       .option('--compression-level <n>', 'compression level 1 (fast) .. 9 (small)')
       .option('--include <list>', `only these sources (${SOURCE_LIST})`)
       .option('--exclude <list>', `leave out these sources (${SOURCE_LIST})`)
@@ -139,7 +129,7 @@ Terminal UI: run "aico" (or "aico backup") on a terminal with no command; it tak
     .command('seed')
     .description('build a sample AICO home with real databases (libSQL, Chroma, LMDB or RocksDB) and config')
     .option('--size <mb>', 'approximate size in MiB', '32')
-    .option('--working <kind>', 'working memory store: lmdb or rocksdb', 'lmdb')
+    .addOption(new Option('--working <kind>', 'working memory store').choices(WORKING_STORES).default('lmdb'))
     .option('--files', 'write a mixed tree of plain files instead (models/, cache/; for benchmarks)')
     .option('--seed <n>', 'random seed (same seed, same home)', '42')
     .option('--if-missing', 'do nothing if the home already holds data')

@@ -30,6 +30,29 @@ export const ERROR_CODES = {
 
 export type ErrorCode = keyof typeof ERROR_CODES;
 
+/** Every exit status the CLI can end with: success, each error's, and SIGTERM's (CANCELLED by a signal). */
+export type ExitCode = 0 | (typeof ERROR_CODES)[ErrorCode] | 143;
+
+/** What each exit status means, for --help (one line each, within 80 columns there): a new exit code in ERROR_CODES does not compile until it is described here. */
+export const EXIT_CODES: { readonly [K in ExitCode]: string } = {
+  0: 'success',
+  1: 'internal or I/O error',
+  2: 'usage or configuration error, or no password source',
+  3: 'wrong password',
+  4: 'archive damaged: corrupt, truncated, tampered, or a checksum mismatch',
+  5: 'file or AICO home not found',
+  6: 'another aico-backup holds the lock on the backup directory',
+  7: 'disk full',
+  8: 'archive format newer than this aico-backup',
+  9: 'the system keyring is not available (see AICO_MASTER_KEY)',
+  10: 'the keyring already holds a different master key (key import --force)',
+  11: 'a database is in use (AICO running): stop it, or --allow-live / --force',
+  12: 'a database does not open or validate (often: its master key is missing)',
+  13: 'an interrupted restore left the home half swapped (run what it names)',
+  130: 'cancelled (Ctrl-C)',
+  143: 'cancelled (SIGTERM)',
+};
+
 export interface AicoErrorOptions {
   /** What the user can do about it, shown under the message. */
   hint?: string;

@@ -3,12 +3,14 @@
  * it (text or JSON lines on stderr) and the TUI renders it; neither has a code
  * path of its own for what happens inside an operation.
  */
+import type { WarningCode } from './codes.js';
+
 export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore' | 'delete';
 
-export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'check' | 'stage' | 'validate' | 'swap';
+export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'stage' | 'validate' | 'swap';
 
 export type EngineEvent =
-  | { type: 'start'; op: OperationName; path?: string; totalBytes?: number }
+  | { type: 'start'; op: OperationName; path?: string }
   | { type: 'phase'; phase: PhaseName; message: string }
   | {
       type: 'progress';
@@ -25,6 +27,7 @@ export type EngineEvent =
       /** delete only: what happened to the archive at `path`. */
       action?: 'deleted' | 'would-delete';
     }
+  // A WarningCode from every emitter but restore.ts, whose warner still takes a string; narrow this once it takes a WarningCode.
   | { type: 'warning'; code: string; message: string }
   | { type: 'summary'; op: OperationName; ok: boolean; durationMs: number; bytes?: number };
 
@@ -36,6 +39,11 @@ export interface OperationContext {
 }
 
 export const noopSink: EventSink = () => {};
+
+/** A warning event; emitters build them here so a misspelt code does not compile. */
+export function warningEvent(code: WarningCode, message: string): EngineEvent {
+  return { type: 'warning', code, message };
+}
 
 /**
  * Limits progress events to one per interval (plus the final one) so a fast

@@ -13,7 +13,8 @@ export type { ReadingProcess } from './ops/delete-readers.js';
 export { describeHome, type HomeSource } from './ops/describe-home.js';
 export { list, type BackupEntry, type ListResult } from './ops/list.js';
 export type { EngineEvent, EventSink, OperationContext, OperationName, PhaseName } from './events.js';
-export { AicoError, ERROR_CODES, isAicoError, type ErrorCode } from './errors.js';
+export { AicoError, ERROR_CODES, EXIT_CODES, isAicoError, type ErrorCode, type ExitCode } from './errors.js';
+export { VERIFY_PROBLEM_CODES, WARNING_CODES, type VerifyProblemCode, type Warning, type WarningCode } from './codes.js';
 export { CODEC_NAMES, type CodecName } from './codec/index.js';
 export { loadConfig, resolveHome, expandTilde, type LoadedConfig } from './config/load.js';
 export type { BackupConfig } from './config/schema.js';
@@ -25,7 +26,7 @@ export type { Metadata, Manifest, ManifestFile } from './archive/metadata.js';
 export type { PasswordProvider } from './archive/reader.js';
 export { TOOL_VERSION } from './version.js';
 export { seedFiles, type SeedOptions } from './sample/seed.js';
-export { seedSample, sampleMasterKey, sampleSeedOf, type SampleOptions } from './sample/seed-home.js';
+export { seedSample, sampleMasterKey, sampleSeedOf, WORKING_STORES, type SampleOptions, type WorkingStore } from './sample/seed-home.js';
 export {
   exportMasterKey,
   importMasterKey,

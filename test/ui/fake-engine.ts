@@ -26,6 +26,7 @@ import type {
   RestoreResult,
   VerifyOptions,
   VerifyResult,
+  Warning,
 } from '../../src/engine/index.js';
 import type { EngineApi, TuiSettings } from '../../src/ui/engine.js';
 
@@ -202,7 +203,7 @@ export class FakeEngine {
   createSteps: Step[] = [
     ...progressSteps(18 * MiB, [{ source: 'libsql', upTo: 5 * MiB }, { source: 'chromadb', upTo: 17 * MiB }, { source: 'config', upTo: 18 * MiB }]),
   ];
-  createWarnings: { code: string; message: string }[] = [];
+  createWarnings: Warning[] = [];
 
   restoreSteps: Step[] = progressSteps(18 * MiB, [{ source: 'libsql', upTo: 5 * MiB }, { source: 'chromadb', upTo: 17 * MiB }, { source: 'config', upTo: 18 * MiB }], 5);
   /** Units that already exist at the target (replace vs add; skip when merging). */

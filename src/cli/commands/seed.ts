@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { AicoError, sampleMasterKey, sampleSeedOf, seedFiles, seedSample } from '../../engine/index.js';
+import { AicoError, sampleMasterKey, sampleSeedOf, seedFiles, seedSample, type WorkingStore } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { formatBytes } from '../format.js';
 
@@ -7,7 +7,8 @@ export interface SeedFlags {
   size?: string;
   seed?: string;
   ifMissing?: boolean;
-  working?: string;
+  /** Commander has checked it against WORKING_STORES. */
+  working?: WorkingStore;
   files?: boolean;
 }
 
@@ -26,14 +27,13 @@ export async function runSeed(ctx: RunContext, flags: SeedFlags): Promise<void> 
   }
   const sizeMb = Number(flags.size ?? 32);
   if (!Number.isFinite(sizeMb) || sizeMb <= 0) throw new AicoError('USAGE', `--size must be a positive number of MiB (got "${flags.size}").`);
-  if (flags.working && flags.working !== 'lmdb' && flags.working !== 'rocksdb') throw new AicoError('USAGE', '--working must be lmdb or rocksdb.');
   if (flags.files) {
     const r = await seedFiles({ home: ctx.home, sizeMb, seed });
     ctx.out.result({ home: r.home, seeded: true, bytes: r.bytes, files: r.files, master_key: null }, () => `Mixed sample files in ${r.home} (models/, cache/, config/): ${r.files} files, ${formatBytes(r.bytes)}.`);
     return;
   }
   ctx.out.event({ type: 'phase', phase: 'scan', message: `Building a sample AICO home in ${ctx.home} with libSQL, Chroma and ${flags.working ?? 'lmdb'}` });
-  const r = await seedSample({ home: ctx.home, sizeMb, seed, working: (flags.working as 'lmdb' | 'rocksdb') ?? 'lmdb' });
+  const r = await seedSample({ home: ctx.home, sizeMb, seed, working: flags.working ?? 'lmdb' });
   ctx.out.result(
     { home: r.home, seeded: true, bytes: r.bytes, files: r.files, databases: r.databases, master_key: r.masterKey },
     () =>

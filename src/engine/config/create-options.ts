@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { CODEC_NAMES, type CodecName } from '../codec/types.js';
+import type { Warning } from '../codes.js';
 import { AicoError } from '../errors.js';
 import type { CreateOptions } from '../ops/create.js';
 import { selectSources } from '../sources/catalog.js';
@@ -31,7 +32,7 @@ export interface CreatePlan {
   /** Everything but the password, which each caller gets its own way. */
   options: CreateOptions;
   /** Emitted by the caller before create runs (e.g. LEVEL_IGNORED). */
-  warnings: { code: string; message: string }[];
+  warnings: Warning[];
 }
 
 /** The backup directory: the flag, else backup.output_dir; `~` expanded, made absolute. */

@@ -1,4 +1,4 @@
-import type { AicoError } from '../errors.js';
+import { isAicoError, type AicoError } from '../errors.js';
 import { MASTER_KEY_ACCOUNT, systemKeyring, type Keyring } from './keyring.js';
 
 export type MasterKeySource = 'keyring' | 'env' | 'none';
@@ -18,8 +18,8 @@ export async function resolveMasterKey(keyring: Keyring = systemKeyring, env: No
     const key = await keyring.get(MASTER_KEY_ACCOUNT);
     if (key && key.length > 0) return { source: 'keyring', key, keyringProblem };
   } catch (error) {
-    if ((error as AicoError)?.code !== 'KEYRING_UNAVAILABLE') throw error;
-    keyringProblem = error as AicoError;
+    if (!isAicoError(error, 'KEYRING_UNAVAILABLE')) throw error;
+    keyringProblem = error;
   }
   if (env.AICO_MASTER_KEY) return { source: 'env', key: Buffer.from(env.AICO_MASTER_KEY, 'utf8'), keyringProblem };
   return { source: 'none', key: null, keyringProblem };

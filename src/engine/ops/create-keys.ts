@@ -1,3 +1,4 @@
+import type { WarningCode } from '../codes.js';
 import { sealKeyFile } from '../keys/key-file.js';
 import { KEYRING_SERVICE, MASTER_KEY_ACCOUNT, type Keyring } from '../keys/keyring.js';
 import { explicitLibsqlKey, libsqlKeyFor } from '../keys/libsql-key.js';
@@ -20,7 +21,7 @@ export interface CreateKeysOptions {
   keyring?: Keyring;
   env?: NodeJS.ProcessEnv;
   kdfIterations?: number;
-  warn(code: string, message: string): void;
+  warn(code: WarningCode, message: string): void;
 }
 
 /**

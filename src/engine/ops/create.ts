@@ -20,7 +20,8 @@ import type { Metadata, PreRestore, SourceStats } from '../archive/metadata.js';
 import { writeArchive } from '../archive/writer.js';
 import { MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
 import { AicoError, throwIfAborted } from '../errors.js';
-import { noopSink, throttledProgress, type OperationContext } from '../events.js';
+import type { Warning, WarningCode } from '../codes.js';
+import { noopSink, throttledProgress, warningEvent, type OperationContext } from '../events.js';
 import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
 import { ensurePrivateDir } from '../fsutil/atomic-file.js';
 import { refuseIncompleteHome } from '../restore/journal.js';
@@ -89,7 +90,7 @@ export interface CreateResult {
   };
   /** Where the master key came from; `included` when encryption_key.enc holds it. */
   masterKey: { source: MasterKeySource; included: boolean };
-  warnings: { code: string; message: string }[];
+  warnings: Warning[];
   durationMs: number;
 }
 
@@ -104,9 +105,9 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
   const started = Date.now();
   const emit = ctx.onEvent ?? noopSink;
   const warnings: CreateResult['warnings'] = [];
-  const warn = (code: string, message: string) => {
+  const warn = (code: WarningCode, message: string) => {
     warnings.push({ code, message });
-    emit({ type: 'warning', code, message });
+    emit(warningEvent(code, message));
   };
   emit({ type: 'start', op: 'create' });
   const backupType = opts.backupType ?? 'full';

@@ -2,7 +2,7 @@ import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isArchiveName } from '../archive/naming.js';
 import { AicoError, fromFsError } from '../errors.js';
-import { noopSink, type OperationContext } from '../events.js';
+import { noopSink, warningEvent, type OperationContext } from '../events.js';
 import { syncDir } from '../fsutil/atomic-file.js';
 import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
 import { processesReading, type ReadingProcess } from './delete-readers.js';
@@ -67,7 +67,7 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
       for (const dir of dirs) {
         const lock = await acquireDirLock(dir, 'delete');
         locks.push(lock);
-        if (lock.takeover) emit({ type: 'warning', code: 'STALE_LOCK', message: lock.takeover });
+        if (lock.takeover) emit(warningEvent('STALE_LOCK', lock.takeover));
       }
     }
     const targets: Target[] = [];
@@ -83,7 +83,7 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
       }
       backups.push({ path: file, name: path.basename(file), bytes: stat.size, deleted: !dryRun, readers: open });
       emit({ type: 'item', source: 'archive', path: file, bytes: stat.size, action: dryRun ? 'would-delete' : 'deleted' });
-      if (open && open.length > 0) emit({ type: 'warning', code: 'ARCHIVE_OPEN', message: openMessage(file, open, dryRun) });
+      if (open && open.length > 0) emit(warningEvent('ARCHIVE_OPEN', openMessage(file, open, dryRun)));
     }
     // The unlinks are durable once each directory is synced; a failed sync does not bring a file back.
     if (!dryRun) for (const dir of dirs) await syncDir(dir).catch(() => {});

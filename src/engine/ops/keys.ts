@@ -240,7 +240,7 @@ export async function storedBackupPassword(opts: KeyOpsOptions = {}): Promise<Bu
     const value = await (opts.keyring ?? systemKeyring).get(BACKUP_PASSWORD_ACCOUNT);
     return value && value.length > 0 ? value : null;
   } catch (error) {
-    if ((error as AicoError)?.code === 'KEYRING_UNAVAILABLE') return null;
+    if (isAicoError(error, 'KEYRING_UNAVAILABLE')) return null;
     throw error;
   }
 }

@@ -6,6 +6,7 @@ import type { ManifestFile, Metadata } from '../archive/metadata.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
 import { checkTarLayout } from '../archive/tar-check.js';
 import { parseTar } from '../archive/tar-in.js';
+import type { VerifyProblemCode } from '../codes.js';
 import { AicoError } from '../errors.js';
 import { noopSink, throttledProgress, type OperationContext } from '../events.js';
 
@@ -27,7 +28,7 @@ export interface VerifyOptions {
 }
 
 export interface VerifyProblem {
-  code: string;
+  code: VerifyProblemCode;
   message: string;
   path?: string;
 }
@@ -61,7 +62,7 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
   // Hashing is most of verify's main-thread time; a worker does it while this thread decrypts and decompresses.
   const hashes = new HashPool();
   const problems: VerifyProblem[] = [];
-  const problem = (code: string, message: string, path?: string) => problems.push({ code, message, ...(path ? { path } : {}) });
+  const problem = (code: VerifyProblemCode, message: string, path?: string) => problems.push({ code, message, ...(path ? { path } : {}) });
   let metadata: Metadata | null = null;
   try {
     const loc = await reader.locator();
@@ -178,7 +179,7 @@ function parseMetadata(raw: Buffer): Metadata {
   return value as Metadata;
 }
 
-function checkMetadata(metadata: Metadata, reader: ArchiveReader, problem: (code: string, message: string) => void): void {
+function checkMetadata(metadata: Metadata, reader: ArchiveReader, problem: (code: VerifyProblemCode, message: string) => void): void {
   formatVersionOf(metadata);
   const header = reader.header?.header;
   if (header && (header.id !== metadata.id || header.created !== metadata.created || header.backup_type !== metadata.backup_type)) {
@@ -199,7 +200,7 @@ async function checkBlockRuns(
   stream: AsyncIterable<Buffer>,
   files: ManifestFile[],
   digests: Map<string, string>,
-  problem: (code: string, message: string, path?: string) => void,
+  problem: (code: VerifyProblemCode, message: string, path?: string) => void,
 ): Promise<void> {
   const ordered = [...files].sort((a, b) => a.blocks_offset - b.blocks_offset);
   let expectedOffset = 0;

@@ -8,12 +8,16 @@ import { seedLibsql } from './seed-libsql.js';
 import { seedLmdb } from './seed-lmdb.js';
 import { Prng } from './prng.js';
 
+/** The stores AICO's working memory can be, as `demo seed --working` offers them. */
+export const WORKING_STORES = ['lmdb', 'rocksdb'] as const;
+export type WorkingStore = (typeof WORKING_STORES)[number];
+
 export interface SampleOptions {
   home: string;
   /** Approximate size in MiB, split between the stores. */
   sizeMb: number;
   seed?: number;
-  working?: 'lmdb' | 'rocksdb';
+  working?: WorkingStore;
   /** Leave out the Chroma store (it needs a Chroma server to build). */
   chroma?: boolean;
 }

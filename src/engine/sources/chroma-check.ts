@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { WarningCode } from '../codes.js';
 import { AicoError, cancelledError, throwIfAborted } from '../errors.js';
 import { RUNTIME_DIR_ENV, runtimeDir } from './chroma-leftovers.js';
 import { privateNetwork } from './chroma-netns.js';
@@ -12,7 +13,7 @@ export interface ServerCheck {
 
 export interface ServerCheckOptions {
   signal?: AbortSignal;
-  warn?(code: string, message: string): void;
+  warn?(code: WarningCode, message: string): void;
 }
 
 const KILL_AFTER_MS = 5_000;

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { PlannedFile } from '../archive/writer.js';
+import type { WarningCode } from '../codes.js';
 import { throwIfAborted } from '../errors.js';
 import type { SourceDef } from './catalog.js';
 import { scanSources, type ScanResult, type ScannedSource } from './scan.js';
@@ -15,7 +16,7 @@ export interface SnapshotOptions {
   /** Adapters that may hold each database source, tried in order (detect). */
   adapters: Record<string, DatabaseAdapter[]>;
   signal?: AbortSignal;
-  warn(code: string, message: string): void;
+  warn(code: WarningCode, message: string): void;
   /** Called before each database is snapshotted. */
   onDatabase?(name: string, location: string): void;
 }

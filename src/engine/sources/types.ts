@@ -1,4 +1,5 @@
 import type { PlannedFile } from '../archive/writer.js';
+import type { WarningCode } from '../codes.js';
 
 /** What every database adapter gets when asked for a snapshot. */
 export interface SnapshotContext {
@@ -13,7 +14,7 @@ export interface SnapshotContext {
   /** Key the libSQL database is opened with (hex), when known. */
   libsqlKey: string | null;
   signal?: AbortSignal;
-  warn(code: string, message: string): void;
+  warn(code: WarningCode, message: string): void;
   /** Test seam: runs while a database's read snapshot is held, before it is released. */
   onReadSnapshotHeld?(): Promise<void>;
 }
@@ -61,7 +62,7 @@ export interface DatabaseAdapter {
   detect(location: string): Promise<boolean>;
   snapshot(ctx: SnapshotContext): Promise<SourceSnapshot>;
   /** Opens a copy at `location` with the real engine and checks it. */
-  validate(location: string, opts: { libsqlKey: string | null; signal?: AbortSignal; warn?(code: string, message: string): void }): Promise<ValidationResult>;
+  validate(location: string, opts: { libsqlKey: string | null; signal?: AbortSignal; warn?(code: WarningCode, message: string): void }): Promise<ValidationResult>;
 }
 
 export type { PlannedFile };
