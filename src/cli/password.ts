@@ -1,16 +1,10 @@
-import { promises as fs } from 'node:fs';
-import { AicoError, storedBackupPassword } from '../engine/index.js';
+import { AicoError, givenPassword, passwordRequired, stripNewline, type PasswordPurpose, type PasswordSource } from '../engine/index.js';
+
+export type { PasswordSource };
 
 export interface PasswordFlags {
   passwordStdin?: boolean;
   passwordFile?: string;
-}
-
-function stripNewline(buf: Buffer): Buffer {
-  let end = buf.length;
-  if (end > 0 && buf[end - 1] === 0x0a) end--;
-  if (end > 0 && buf[end - 1] === 0x0d) end--;
-  return buf.subarray(0, end);
 }
 
 async function readStdin(): Promise<Buffer> {
@@ -27,8 +21,6 @@ async function prompt(message: string): Promise<Buffer> {
   }
 }
 
-export type PasswordSource = 'stdin' | 'file' | 'env' | 'keyring' | 'prompt';
-
 /** Filled in once a provider has produced a password, for the --json output. */
 export interface PasswordUse {
   source: PasswordSource | null;
@@ -36,23 +28,18 @@ export interface PasswordUse {
 
 /**
  * Where the backup password comes from, in order: --password-stdin (refused on a terminal),
- * --password-file, $AICO_BACKUP_PASSWORD, the password stored in the keyring
- * (`aico backup password set`; only when `useKeyring`), then a no-echo
- * prompt on a terminal (asked twice when creating). Never from argv.
- * Returns undefined when there is no source, so the engine can say what to
- * do instead of hanging.
+ * then the sources the TUI shares (--password-file, $AICO_BACKUP_PASSWORD, the password
+ * stored in the keyring with `aico backup password set`, the last only when `useKeyring`),
+ * then a no-echo prompt on a terminal (asked twice when creating). Never from argv.
+ * Returns undefined when there is no source, so the engine can say what to do instead
+ * of hanging; with `useKeyring` that is known only when the password is asked for.
  */
 export function passwordProvider(
   flags: PasswordFlags,
   confirm: boolean,
-  opts: { useKeyring?: boolean; use?: PasswordUse } = {},
+  opts: { purpose: PasswordPurpose; useKeyring?: boolean; use?: PasswordUse },
 ): (() => Promise<Buffer>) | undefined {
   const use = opts.use ?? { source: null };
-  const from = (source: PasswordSource, get: () => Promise<Buffer>) => async () => {
-    const pw = await get();
-    use.source = source;
-    return pw;
-  };
   if (flags.passwordStdin && flags.passwordFile) {
     throw new AicoError('USAGE', 'Use either --password-stdin or --password-file, not both.');
   }
@@ -63,21 +50,14 @@ export function passwordProvider(
         hint: 'Leave out --password-stdin to be asked for it (without echo), or pipe it in: printf %s "$PW" | aico ... --password-stdin.',
       });
     }
-    return from('stdin', readStdin);
+    return async () => {
+      const pw = await readStdin();
+      use.source = 'stdin';
+      return pw;
+    };
   }
-  if (flags.passwordFile) {
-    const file = flags.passwordFile;
-    return from('file', async () => {
-      try {
-        return stripNewline(await fs.readFile(file));
-      } catch (error) {
-        throw new AicoError('USAGE', `Cannot read the password file ${file}: ${(error as Error).message}`);
-      }
-    });
-  }
-  const env = process.env.AICO_BACKUP_PASSWORD;
-  if (env) return from('env', async () => Buffer.from(env));
-  const tty = process.stdin.isTTY && process.stderr.isTTY;
+  const tty = Boolean(process.stdin.isTTY && process.stderr.isTTY);
+  if (!flags.passwordFile && !process.env.AICO_BACKUP_PASSWORD && !opts.useKeyring && !tty) return undefined;
   const ask = async () => {
     const first = await prompt('Backup password: ');
     if (!confirm) return first;
@@ -90,31 +70,27 @@ export function passwordProvider(
     }
     return first;
   };
-  if (!opts.useKeyring) return tty ? from('prompt', ask) : undefined;
   return async () => {
-    const stored = await storedBackupPassword();
-    if (stored) {
-      use.source = 'keyring';
-      return stored;
+    const given = await givenPassword({ file: flags.passwordFile, stored: opts.useKeyring });
+    if (given) {
+      use.source = given.source;
+      return given.password;
     }
-    if (!tty) {
-      throw new AicoError('PASSWORD_REQUIRED', confirm ? 'An encrypted backup needs a password and none was given.' : 'This backup is encrypted and no password was given.', {
-        hint: `Use --password-file FILE, --password-stdin or $AICO_BACKUP_PASSWORD, store one with "aico backup password set", or run on a terminal to be asked${confirm ? ', or pass --no-encrypt' : ''}.`,
-      });
-    }
-    return from('prompt', ask)();
+    if (!tty) throw passwordRequired(opts.purpose);
+    const pw = await ask();
+    use.source = 'prompt';
+    return pw;
   };
+}
+
+/** A provider, or at once the error that says how to give a password. */
+export function requiredPassword(flags: PasswordFlags, confirm: boolean, purpose: PasswordPurpose): () => Promise<Buffer> {
+  const provider = passwordProvider(flags, confirm, { purpose });
+  if (!provider) throw passwordRequired(purpose);
+  return provider;
 }
 
 /** For commands that read an archive: the password is asked only if the archive turns out to be encrypted. */
 export function readPassword(flags: PasswordFlags, use?: PasswordUse): () => Promise<Buffer> {
-  const provider = passwordProvider(flags, false, { useKeyring: true, use });
-  return async () => {
-    if (!provider) {
-      throw new AicoError('PASSWORD_REQUIRED', 'This backup is encrypted and no password was given.', {
-        hint: 'Use --password-file FILE, --password-stdin or $AICO_BACKUP_PASSWORD, or run on a terminal to be asked.',
-      });
-    }
-    return provider();
-  };
+  return passwordProvider(flags, false, { purpose: 'read', useKeyring: true, ...(use ? { use } : {}) })!;
 }

@@ -124,6 +124,27 @@ export function isNoSpace(error: unknown): boolean {
   return false;
 }
 
+/** What a password was needed for: the message names it, the hint lists only the sources that apply. */
+export type PasswordPurpose = 'create' | 'read' | 'key-export' | 'key-import' | 'password-set';
+
+const PURPOSE_MESSAGES: Record<PasswordPurpose, string> = {
+  create: 'An encrypted backup needs a password and none was given.',
+  read: 'This backup is encrypted and no password was given.',
+  'key-export': 'Exporting the master key needs a password and none was given.',
+  'key-import': 'Importing the master key needs a password and none was given.',
+  'password-set': 'Storing the backup password needs a password and none was given.',
+};
+
+/** The one PASSWORD_REQUIRED for "no source gave a password", wherever that is found out (engine, CLI). */
+export function passwordRequired(purpose: PasswordPurpose): AicoError {
+  // The stored password is used for backups only: a key file or the stored password itself is never sealed with it.
+  const stored = purpose === 'create' || purpose === 'read' ? ', store one with "aico backup password set"' : '';
+  const noEncrypt = purpose === 'create' ? ', or pass --no-encrypt' : '';
+  return new AicoError('PASSWORD_REQUIRED', PURPOSE_MESSAGES[purpose], {
+    hint: `Use --password-file FILE, --password-stdin or $AICO_BACKUP_PASSWORD${stored}, or run on a terminal to be asked${noEncrypt}.`,
+  });
+}
+
 export function cancelledError(): AicoError {
   return new AicoError('CANCELLED', 'Cancelled; nothing was written under a final name.');
 }

@@ -13,7 +13,7 @@ export type { ReadingProcess } from './ops/delete-readers.js';
 export { describeHome, type HomeSource } from './ops/describe-home.js';
 export { list, type BackupEntry, type ListResult } from './ops/list.js';
 export type { EngineEvent, EventSink, OperationContext, OperationName, PhaseName } from './events.js';
-export { AicoError, ERROR_CODES, EXIT_CODES, isAicoError, type ErrorCode, type ExitCode } from './errors.js';
+export { AicoError, ERROR_CODES, EXIT_CODES, isAicoError, passwordRequired, type ErrorCode, type ExitCode, type PasswordPurpose } from './errors.js';
 export { VERIFY_PROBLEM_CODES, WARNING_CODES, type VerifyProblemCode, type Warning, type WarningCode } from './codes.js';
 export { CODEC_NAMES, type CodecName } from './codec/index.js';
 export { loadConfig, resolveHome, expandTilde, type LoadedConfig } from './config/load.js';
@@ -37,6 +37,7 @@ export {
   storedBackupPasswordStatus,
   storedBackupPassword,
 } from './ops/keys.js';
+export { givenPassword, readPasswordFile, stripNewline, type GivenPassword, type PasswordLookup, type PasswordSource } from './ops/password.js';
 export { Keyring, KEYRING_SERVICE, MASTER_KEY_ACCOUNT, BACKUP_PASSWORD_ACCOUNT } from './keys/keyring.js';
 export { resolveMasterKey, deriveLibsqlKey, type MasterKeySource } from './keys/master-key.js';
 export { formatBytes, formatDuration, formatRate } from './format.js';

@@ -72,6 +72,22 @@ describe('aico backup CLI', () => {
     assert.deepEqual(await fs.readdir(empty).catch(() => []), []);
   });
 
+  test('PASSWORD_REQUIRED is one error: it names what needed the password and lists the sources that apply there', async () => {
+    const noKeyring = { env: { DBUS_SESSION_BUS_ADDRESS: undefined } };
+    const sources = 'Use --password-file FILE, --password-stdin or $AICO_BACKUP_PASSWORD';
+    const cases: [string[], string, string][] = [
+      [['--home', home, 'backup', 'create', '-o', path.join(dir, 'nopw2')], 'An encrypted backup needs a password and none was given.', `${sources}, store one with "aico backup password set", or run on a terminal to be asked, or pass --no-encrypt.`],
+      [['backup', 'verify', archive], 'This backup is encrypted and no password was given.', `${sources}, store one with "aico backup password set", or run on a terminal to be asked.`],
+      [['backup', 'key', 'export', path.join(dir, 'never.key')], 'Exporting the master key needs a password and none was given.', `${sources}, or run on a terminal to be asked.`],
+      [['backup', 'password', 'set'], 'Storing the backup password needs a password and none was given.', `${sources}, or run on a terminal to be asked.`],
+    ];
+    for (const [args, message, hint] of cases) {
+      const r = await runCli(['--json', ...args], noKeyring);
+      assert.equal(r.code, 2, `${args.join(' ')}: ${r.stdout}`);
+      assert.deepEqual(r.json.error, { code: 'PASSWORD_REQUIRED', message, hint }, args.join(' '));
+    }
+  });
+
   test('a home with no AICO data: exit 5 before any password is used or any directory is made', async () => {
     const out2 = path.join(dir, 'never-made');
     const r = await runCli(['--home', path.join(dir, 'no-such-home'), '--json', 'backup', 'create', '--output', out2], { env: PW });

@@ -27,7 +27,7 @@ export async function runCreate(ctx: RunContext, flags: CreateFlags, engine: { c
   for (const warning of warnings) ctx.out.event({ type: 'warning', ...warning });
   const use: PasswordUse = { source: null };
   const result = await engine.create(
-    { ...options, password: options.encrypt ? passwordProvider(flags, true, { useKeyring: true, use }) : undefined },
+    { ...options, password: options.encrypt ? passwordProvider(flags, true, { purpose: 'create', useKeyring: true, use }) : undefined },
     { onEvent: (e) => ctx.out.event(e), signal: ctx.signal },
   );
   const keys = { password_source: use.source, master_key_source: result.masterKey.source, master_key_included: result.masterKey.included };

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import {
-  AicoError,
   clearStoredBackupPassword,
   exportMasterKey,
   importMasterKeyFrom,
@@ -8,20 +7,13 @@ import {
   storedBackupPasswordStatus,
 } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
-import { passwordProvider, readPassword, type PasswordFlags } from '../password.js';
-
-function required(provider: (() => Promise<Buffer>) | undefined, what: string): () => Promise<Buffer> {
-  if (provider) return provider;
-  throw new AicoError('PASSWORD_REQUIRED', `${what} needs a password and none was given.`, {
-    hint: 'Use --password-file FILE, --password-stdin or $AICO_BACKUP_PASSWORD, or run on a terminal to be asked.',
-  });
-}
+import { readPassword, requiredPassword, type PasswordFlags } from '../password.js';
 
 export async function runKeyExport(ctx: RunContext, file: string, flags: PasswordFlags & { from?: string }): Promise<void> {
   const target = path.resolve(file);
   const from = flags.from ? path.resolve(flags.from) : undefined;
   // From a backup, its own password opens it and seals the file: one password, as for encryption_key.enc.
-  const password = from ? readPassword(flags) : required(passwordProvider(flags, true), 'Exporting the master key');
+  const password = from ? readPassword(flags) : requiredPassword(flags, true, 'key-export');
   const result = await exportMasterKey(target, password, { from });
   const origin = result.from ? `the backup ${result.from}` : result.source === 'env' ? 'the AICO_MASTER_KEY variable' : 'the keyring';
   ctx.out.result(
@@ -35,7 +27,7 @@ export async function runKeyImport(ctx: RunContext, file: string, flags: Passwor
   const result = await importMasterKeyFrom(
     source,
     {
-      keyFile: () => required(passwordProvider(flags, false), 'Importing the master key')(),
+      keyFile: () => requiredPassword(flags, false, 'key-import')(),
       backup: readPassword(flags),
     },
     { force: flags.force },
@@ -50,7 +42,7 @@ export async function runKeyImport(ctx: RunContext, file: string, flags: Passwor
 }
 
 export async function runPasswordSet(ctx: RunContext, flags: PasswordFlags): Promise<void> {
-  const password = await required(passwordProvider(flags, true), 'Storing the backup password')();
+  const password = await requiredPassword(flags, true, 'password-set')();
   await setStoredBackupPassword(password);
   ctx.out.result({ stored: true }, () => 'Backup password stored in the keyring; create will use it when no other password is given.');
 }

@@ -6,7 +6,7 @@ import { ordered } from '../codec/ordered.js';
 import type { Codec } from '../codec/types.js';
 import { headerSizeFromPrefix, looksEncrypted, parseHeader, unwrapDataKey, type ParsedHeader } from '../crypto/header.js';
 import { openSegment, payloadKey, sealedLength, segmentCount, TAG_BYTES } from '../crypto/segments.js';
-import { AicoError, fromFsError, throwIfAborted } from '../errors.js';
+import { AicoError, fromFsError, passwordRequired, throwIfAborted } from '../errors.js';
 import { splitFrames } from './frames.js';
 import { LOCATOR_BYTES, LOCATOR_MAGIC, decodeLocator, type Locator } from './locator.js';
 import { MAX_FRAME_OUTPUT } from './layout.js';
@@ -117,7 +117,7 @@ export class ArchiveReader {
           hint: 'Something was appended to the file; use another copy of this backup.',
         });
       }
-      if (!password) throw new AicoError('PASSWORD_REQUIRED', 'This backup is encrypted and no password was given.');
+      if (!password) throw passwordRequired('read');
       throwIfAborted(signal);
       const secret = await password();
       let dataKey: Buffer;

@@ -19,7 +19,7 @@ import { CHUNK_SIZE, FORMAT_VERSION, KEY_ENTRY, SEGMENT_SIZE } from '../archive/
 import type { Metadata, PreRestore, SourceStats } from '../archive/metadata.js';
 import { writeArchive } from '../archive/writer.js';
 import { MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
-import { AicoError, throwIfAborted } from '../errors.js';
+import { AicoError, passwordRequired, throwIfAborted } from '../errors.js';
 import type { Warning, WarningCode } from '../codes.js';
 import { noopSink, throttledProgress, warningEvent, type OperationContext } from '../events.js';
 import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
@@ -262,11 +262,7 @@ function noData(home: string): AicoError {
 }
 
 async function requirePassword(provider: CreateOptions['password']): Promise<Buffer> {
-  if (!provider) {
-    throw new AicoError('PASSWORD_REQUIRED', 'An encrypted backup needs a password and none was given.', {
-      hint: 'Use --password-file FILE, --password-stdin or $AICO_BACKUP_PASSWORD, run on a terminal to be asked, or pass --no-encrypt.',
-    });
-  }
+  if (!provider) throw passwordRequired('create');
   const password = await provider();
   if (password.length === 0) throw new AicoError('PASSWORD_REQUIRED', 'The password is empty.');
   return password;
