@@ -1,1 +1,1 @@
-export { formatBytes, formatDuration, formatRate } from '../engine/index.js';
+export { formatBytes, formatDuration, progressFigures, progressFraction, progressPercent, progressText, type ProgressFigures } from '../engine/index.js';

@@ -1,6 +1,6 @@
 import type { EngineEvent } from '../engine/index.js';
 import { AicoError, isAicoError } from '../engine/index.js';
-import { formatBytes, formatDuration, formatRate } from './format.js';
+import { progressFigures, progressFraction, progressPercent, progressText, type ProgressFigures } from './format.js';
 
 /**
  * Where a command's output goes, chosen once per run: results on stdout,
@@ -49,9 +49,18 @@ export function jsonOutput(): Output {
   };
 }
 
-export function textOutput(stderr: NodeJS.WriteStream = process.stderr): Output {
+/** The CLI's one-line progress bar; the text after the percentage is the TUI's too. */
+export function progressLine(p: ProgressFigures, width = 24): string {
+  const filled = Math.round(progressFraction(p) * width);
+  const percent = progressPercent(p);
+  return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${percent ? `${percent.padStart(4)} ` : ''}${progressText(p)}`;
+}
+
+/** `now` is the clock progress rates are measured with (tests pass their own). */
+export function textOutput(stderr: Pick<NodeJS.WriteStream, 'write' | 'isTTY'> = process.stderr, now: () => number = Date.now): Output {
   const live = Boolean(stderr.isTTY) && process.env.TERM !== 'dumb';
   let started = 0;
+  let source: string | undefined;
   let barShown = false;
   const clearBar = () => {
     if (barShown) stderr.write('\r\x1b[2K');
@@ -62,7 +71,8 @@ export function textOutput(stderr: NodeJS.WriteStream = process.stderr): Output 
     event(e) {
       switch (e.type) {
         case 'start':
-          started = Date.now();
+          started = now();
+          source = undefined;
           break;
         case 'phase':
           clearBar();
@@ -74,14 +84,9 @@ export function textOutput(stderr: NodeJS.WriteStream = process.stderr): Output 
           break;
         case 'progress': {
           if (!live) break;
-          const elapsed = Date.now() - started;
-          const total = e.bytesTotal ?? 0;
-          const frac = total > 0 ? Math.min(1, e.bytesDone / total) : 0;
-          const width = 24;
-          const filled = Math.round(frac * width);
-          const eta = frac > 0 && frac < 1 ? ` ETA ${formatDuration((elapsed / frac) * (1 - frac))}` : '';
-          const bar = `${'#'.repeat(filled)}${'.'.repeat(width - filled)}`;
-          stderr.write(`\r\x1b[2K[${bar}] ${(frac * 100).toFixed(0).padStart(3)}% ${formatBytes(e.bytesDone)} ${formatRate(e.bytesDone, elapsed)}${eta}${e.source ? `  ${e.source}` : ''}`);
+          const p = progressFigures(e, now() - started, source);
+          source = p.source;
+          stderr.write(`\r\x1b[2K${progressLine(p)}`);
           barShown = true;
           break;
         }

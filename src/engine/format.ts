@@ -16,7 +16,3 @@ export function formatDuration(ms: number): string {
   const m = Math.floor(s / 60);
   return `${m}:${String(s % 60).padStart(2, '0')}`;
 }
-
-export function formatRate(bytes: number, ms: number): string {
-  return ms > 0 ? `${((bytes / ms) * 1000 / 1e6).toFixed(0)} MB/s` : '-';
-}

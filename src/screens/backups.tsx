@@ -6,6 +6,7 @@ import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
 import { useApp } from '../ui/context.js';
 import { formatBytes } from '../ui/format.js';
+import { errorView, type ErrorView } from '../ui/operation-state.js';
 
 const when = (b: BackupEntry) => (b.created ? b.created.replace('T', ' ').slice(0, 19) : b.name.slice(12, 27));
 /** A restore's safety backup is a full backup of only what it replaced: not one to pick by mistake. */
@@ -22,7 +23,7 @@ export function BackupsScreen() {
   const { engine, settings, nav, theme, verified } = useApp();
   const { stdout } = useStdout();
   const [backups, setBackups] = useState<BackupEntry[] | null>(null);
-  const [error, setError] = useState<{ code: string; message: string; hint?: string } | null>(null);
+  const [error, setError] = useState<ErrorView | null>(null);
   const [cursor, setCursorState] = useState(0);
   // Keys can arrive several per chunk (a fast typist, tmux, a paste): read the cursor from a ref, not the last render.
   const cursorRef = useRef(0);
@@ -43,7 +44,7 @@ export function BackupsScreen() {
       setBackups(r.backups);
       setCursor((c) => Math.min(c, Math.max(0, r.backups.length - 1)));
     } catch (e) {
-      setError(e as { code: string; message: string });
+      setError(errorView(e));
     }
   }, [engine, settings.outputDir]);
   useEffect(() => void load(), [load]);
@@ -56,12 +57,12 @@ export function BackupsScreen() {
         const target = confirmDelete;
         setConfirmDelete(null);
         void (async () => {
-          let failed: { code: string; message: string; hint?: string } | null = null;
+          let failed: ErrorView | null = null;
           try {
             const r = await engine.deleteBackups({ paths: [target.path] });
             setNotice(`Deleted ${target.name}.${readersNote(r.backups[0]?.readers ?? null)}`);
           } catch (e) {
-            failed = e as { code: string; message: string; hint?: string };
+            failed = errorView(e);
           }
           await load();
           if (failed) setError(failed);

@@ -1,1 +1,1 @@
-export { formatBytes, formatDuration } from '../engine/index.js';
+export { formatBytes, formatDuration, progressFraction, progressPercent, progressText } from '../engine/index.js';

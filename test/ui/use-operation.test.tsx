@@ -155,7 +155,7 @@ describe('useOperation folds engine events into screen state', () => {
     await until(() => op().state.status === 'done', 'done');
     op().reset();
     await until(() => op().state.status === 'idle', 'idle');
-    assert.deepEqual(op().state, { status: 'idle', phase: null, progress: null, warnings: [], result: null, error: null });
+    assert.deepEqual(op().state, { status: 'idle', phase: null, progress: null, warnings: [], result: null, error: null, deriving: false });
   });
 
   test('cancel() still reaches a second run after the first one settles late', async () => {
