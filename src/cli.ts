@@ -1,4 +1,5 @@
 import { CommanderError } from 'commander';
+import path from 'node:path';
 import { AicoError, outputDirFrom } from './engine/index.js';
 import { installSignalHandlers, makeContext, type GlobalFlags, type RunContext } from './cli/context.js';
 import { jsonOutput, textOutput, toAicoError } from './cli/output.js';
@@ -31,6 +32,7 @@ export async function main(argv: string[]): Promise<void> {
         home: ctx.home,
         outputDir: outputDirFrom(cfg, tui.output),
         config: cfg,
+        ...(tui.passwordFile ? { passwordFile: path.resolve(tui.passwordFile) } : {}),
       });
     } catch (error) {
       const err = toAicoError(error);
@@ -63,21 +65,29 @@ export async function main(argv: string[]): Promise<void> {
   }
 }
 
+interface TuiRequest {
+  home?: string;
+  output?: string;
+  passwordFile?: string;
+}
+
+const TUI_OPTIONS = new Map<string, keyof TuiRequest>([['--home', 'home'], ['--output', 'output'], ['-o', 'output'], ['--password-file', 'passwordFile']]);
+
 /**
- * `aico` or `aico backup` with at most the global --home and --output opens
- * the TUI (on a terminal); anything else is a headless command.
+ * `aico` or `aico backup` with at most --home, --output and --password-file
+ * opens the TUI (on a terminal); anything else is a headless command.
  */
-function tuiRequest(args: string[]): { home?: string; output?: string } | null {
-  const out: { home?: string; output?: string } = {};
+function tuiRequest(args: string[]): TuiRequest | null {
+  const out: TuiRequest = {};
   let sawBackup = false;
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
     const [flag, inline] = a.startsWith('--') && a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    if (flag === '--home' || flag === '--output' || flag === '-o') {
+    const option = TUI_OPTIONS.get(flag!);
+    if (option) {
       const value = inline ?? args[++i];
       if (value === undefined) return null;
-      if (flag === '--home') out.home = value;
-      else out.output = value;
+      out[option] = value;
     } else if (a === 'backup' && !sawBackup) sawBackup = true;
     else return null;
   }

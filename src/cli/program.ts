@@ -36,7 +36,8 @@ export function buildProgram(
     .showHelpAfterError(false)
     .addHelpText('after', `
 Terminal UI: run "aico" (or "aico backup") on a terminal with no command; it takes
---home DIR and --output DIR (the backup directory).${EXIT_CODES_HELP}`)
+--home DIR, --output DIR (the backup directory) and --password-file FILE, and like the
+commands it uses $AICO_BACKUP_PASSWORD or a stored password before asking for one.${EXIT_CODES_HELP}`)
     // Set before subcommands are added: they inherit these. Usage errors then exit 2 (and print JSON under --json).
     .exitOverride()
     .configureOutput({ writeErr: (s) => void (json ? undefined : process.stderr.write(s)) });

@@ -1,7 +1,8 @@
 import { Box, Text, useInput } from 'ink';
 import Spinner from 'ink-spinner';
 import React, { useEffect, useMemo, useRef, useState } from 'react';
-import { createOptionsFrom, selectedSources, type CodecName, type CreateFlags, type CreateResult, type HomeSource } from '../engine/index.js';
+import { CODEC_NAMES, createOptionsFrom, selectedSources, type CodecName, type CreateFlags, type CreateResult, type GivenPassword, type HomeSource } from '../engine/index.js';
+import { DerivingKey } from '../ui/components/deriving-key.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
 import { ProgressBar } from '../ui/components/progress-bar.js';
@@ -9,16 +10,20 @@ import { TextInput } from '../ui/components/text-input.js';
 import { useApp } from '../ui/context.js';
 import { formatBytes } from '../ui/format.js';
 import { useBackKeys } from '../ui/use-back.js';
+import { errorView, type ErrorView } from '../ui/operation-state.js';
+import { SOURCE_LABEL } from '../ui/password-gate.js';
 import { useOperation } from '../ui/use-operation.js';
 
-const CODECS: CodecName[] = ['zstd', 'gzip', 'lz4', 'none'];
-type Step = 'form' | 'output' | 'password' | 'repeat' | 'run';
+type Step = 'form' | 'output' | 'key' | 'password' | 'repeat' | 'run';
 
-/** Form -> password (twice) -> progress -> result. */
+/** Form -> the password as the CLI finds it, else asked twice -> progress -> result. */
 export function CreateScreen() {
   const { engine, settings, theme, nav } = useApp();
   const [sources, setSources] = useState<HomeSource[] | null>(null);
-  const [homeError, setHomeError] = useState<{ code: string; message: string; hint?: string } | null>(null);
+  const [homeError, setHomeError] = useState<ErrorView | null>(null);
+  // undefined while the CLI's sources (--password-file, $AICO_BACKUP_PASSWORD, the stored one) are being looked at; null: none gives one.
+  const [given, setGiven] = useState<GivenPassword | null | undefined>(undefined);
+  const [givenError, setGivenError] = useState<ErrorView | null>(null);
   // The form starts as the configuration says; only what is changed in it is passed on as a flag.
   const configured = useMemo(
     () => createOptionsFrom(settings.config, { output: settings.outputDir }, { home: settings.home }).options,
@@ -51,9 +56,23 @@ export function CreateScreen() {
         setChosen(initial);
         setTicked(initial);
       },
-      (e) => setHomeError(e as { code: string; message: string; hint?: string }),
+      (e) => setHomeError(errorView(e)),
     );
   }, [engine, settings.home, configured]);
+  useEffect(() => {
+    let live = true;
+    engine.givenPassword({ file: settings.passwordFile, stored: true }).then(
+      (g) => live && setGiven(g),
+      (e) => {
+        if (!live) return;
+        setGivenError(errorView(e));
+        setGiven(null);
+      },
+    );
+    return () => {
+      live = false;
+    };
+  }, [engine, settings.passwordFile]);
 
   const fields = ['compression', 'level', 'encrypt', 'output', ...(sources ?? []).map((s) => `source:${s.name}`)];
   const start = (password: Buffer | null) => {
@@ -68,7 +87,7 @@ export function CreateScreen() {
     void op.run(async (ctx) => {
       const { options, warnings } = createOptionsFrom(settings.config, flags, { home: settings.home });
       for (const warning of warnings) ctx.onEvent?.({ type: 'warning', ...warning });
-      return engine.create({ ...options, password: password ? async () => password : undefined }, ctx);
+      return engine.create({ ...options, password: op.deriving(password ? async () => password : undefined) }, ctx);
     });
   };
 
@@ -79,8 +98,8 @@ export function CreateScreen() {
       if (key.upArrow) setField((i) => (i + fields.length - 1) % fields.length);
       else if (key.downArrow || key.tab) setField((i) => (i + 1) % fields.length);
       else if (f === 'compression' && (key.leftArrow || key.rightArrow)) {
-        const step = key.rightArrow ? 1 : CODECS.length - 1;
-        setCompression((c) => CODECS[(CODECS.indexOf(c) + step) % CODECS.length]!);
+        const step = key.rightArrow ? 1 : CODEC_NAMES.length - 1;
+        setCompression((c) => CODEC_NAMES[(CODEC_NAMES.indexOf(c) + step) % CODEC_NAMES.length]!);
       } else if (f === 'level' && (key.leftArrow || key.rightArrow)) setLevel((l) => Math.min(9, Math.max(1, l + (key.rightArrow ? 1 : -1))));
       else if (f === 'encrypt' && (input === ' ' || key.leftArrow || key.rightArrow)) setEncrypt((e) => !e);
       else if (f === 'output' && (input === ' ' || input === 'e')) setStep('output');
@@ -92,13 +111,26 @@ export function CreateScreen() {
           else next.add(name);
           return next;
         });
-      } else if (key.return && chosen.size > 0) setStep(encrypt ? 'password' : 'run');
+      } else if (key.return && chosen.size > 0) setStep(encrypt ? 'key' : 'run');
     },
     { isActive: step === 'form' },
   );
   useEffect(() => {
     if (step === 'run' && op.state.status === 'idle' && !encrypt) start(null);
-  }, [step]);
+    // Asked only when no source gives one, as the CLI does.
+    if (step === 'key' && given !== undefined) {
+      // A copy: create wipes the password it was given once it is done with it.
+      if (given) start(Buffer.from(given.password));
+      else setStep('password');
+    }
+  }, [step, given]);
+  useInput(
+    (input, key) => {
+      if (key.ctrl && input === 'c') nav.quit();
+      else if (key.escape) setStep('form');
+    },
+    { isActive: step === 'key' },
+  );
   useInput(
     (input, key) => {
       if (key.escape || (key.ctrl && input === 'c')) op.cancel();
@@ -117,10 +149,18 @@ export function CreateScreen() {
   if (step === 'output') {
     return <TextInput label="Backup directory: " initial={outputDir} onSubmit={(v) => (setOutputDir(v || outputDir), setStep('form'))} onCancel={() => setStep('form')} />;
   }
+  if (step === 'key') {
+    return (
+      <Text>
+        <Spinner type="line" /> Looking for the backup password
+      </Text>
+    );
+  }
   if (step === 'password' || step === 'repeat') {
     return (
       <Box flexDirection="column">
         <Text bold>Password for the encrypted backup</Text>
+        {givenError ? <ErrorBox error={givenError} /> : null}
         {mismatch ? <Text color={theme.error}>The two passwords differ; type it again.</Text> : null}
         {step === 'password' ? (
           <TextInput key="pw1" label="Password: " mask onSubmit={(v) => (v ? (setFirst(v), setStep('repeat')) : undefined)} onCancel={() => setStep('form')} />
@@ -152,8 +192,9 @@ export function CreateScreen() {
       <Box flexDirection="column">
         <Text bold>Creating a backup of {settings.home}</Text>
         {op.state.phase ? <Text>{op.state.phase}</Text> : null}
+        {running && op.state.deriving ? <DerivingKey /> : null}
         {running && op.state.progress ? <ProgressBar progress={op.state.progress} /> : null}
-        {running && !op.state.progress ? (
+        {running && !op.state.progress && !op.state.deriving ? (
           <Text>
             <Spinner type="line" /> working
           </Text>
@@ -180,7 +221,7 @@ export function CreateScreen() {
       <Text bold>New backup of {settings.home}</Text>
       <Text color={field === 0 ? theme.accent : undefined}>{mark(0)} Compression   {'<'} {compression} {'>'}</Text>
       <Text color={field === 1 ? theme.accent : undefined}>{mark(1)} Level         {'<'} {level} {'>'} {compression === 'lz4' || compression === 'none' ? '(not used)' : '(1 fast .. 9 small)'}</Text>
-      <Text color={field === 2 ? theme.accent : undefined}>{mark(2)} Encryption    [{encrypt ? 'x' : ' '}] {encrypt ? 'AES-256-GCM, password asked next' : 'NOT encrypted'}</Text>
+      <Text color={field === 2 ? theme.accent : undefined}>{mark(2)} Encryption    [{encrypt ? 'x' : ' '}] {encrypt ? `AES-256-GCM, ${given ? `password from ${SOURCE_LABEL[given.source]}` : 'password asked next'}` : 'NOT encrypted'}</Text>
       <Text color={field === 3 ? theme.accent : undefined}>{mark(3)} Backup dir    {outputDir} (space to edit)</Text>
       <Text bold>Sources</Text>
       {homeError ? <ErrorBox error={homeError} /> : null}

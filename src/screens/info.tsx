@@ -2,6 +2,7 @@ import { Box, Text } from 'ink';
 import Spinner from 'ink-spinner';
 import React, { useEffect } from 'react';
 import type { InfoResult } from '../engine/index.js';
+import { DerivingKey } from '../ui/components/deriving-key.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
 import { useApp } from '../ui/context.js';
@@ -23,7 +24,7 @@ function InfoBody({ path, password }: { path: string; password: (() => Promise<B
   const { engine, passwords } = useApp();
   const op = useOperation<InfoResult>();
   useEffect(() => {
-    void op.run((ctx) => engine.info({ path, password }, ctx));
+    void op.run((ctx) => engine.info({ path, password: op.deriving(password) }, ctx));
   }, [path]);
   useBackKeys(op.state.status !== 'running', 'info');
   if (op.state.error?.code === 'WRONG_PASSWORD') passwords.delete(path);
@@ -32,7 +33,8 @@ function InfoBody({ path, password }: { path: string; password: (() => Promise<B
   return (
     <Box flexDirection="column">
       <Text bold>{path}</Text>
-      {op.state.status === 'running' ? (
+      {op.state.status === 'running' && op.state.deriving ? <DerivingKey /> : null}
+      {op.state.status === 'running' && !op.state.deriving ? (
         <Text>
           <Spinner type="line" /> Reading metadata and manifest
         </Text>

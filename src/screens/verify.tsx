@@ -1,6 +1,7 @@
 import { Box, Text, useInput } from 'ink';
 import React, { useEffect } from 'react';
 import type { VerifyResult } from '../engine/index.js';
+import { DerivingKey } from '../ui/components/deriving-key.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
 import { ProgressBar } from '../ui/components/progress-bar.js';
@@ -13,7 +14,7 @@ function VerifyBody({ path, password }: { path: string; password: (() => Promise
   const { engine, passwords, verified, theme } = useApp();
   const op = useOperation<VerifyResult>();
   useEffect(() => {
-    void op.run((ctx) => engine.verify({ path, password }, ctx)).then((r) => {
+    void op.run((ctx) => engine.verify({ path, password: op.deriving(password) }, ctx)).then((r) => {
       if (r) verified.set(path, r.ok ? 'ok' : 'failed');
     });
   }, [path]);
@@ -31,6 +32,7 @@ function VerifyBody({ path, password }: { path: string; password: (() => Promise
     <Box flexDirection="column">
       <Text bold>Verify {path}</Text>
       {op.state.phase ? <Text>{op.state.phase}</Text> : null}
+      {running && op.state.deriving ? <DerivingKey /> : null}
       {running && op.state.progress ? <ProgressBar progress={op.state.progress} /> : null}
       {op.state.status === 'cancelled' ? <Text>Cancelled; the backup was not changed.</Text> : null}
       {op.state.error && op.state.status === 'failed' ? <ErrorBox error={op.state.error} /> : null}

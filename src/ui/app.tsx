@@ -7,6 +7,7 @@ import { InfoScreen } from '../screens/info.js';
 import { RestoreScreen } from '../screens/restore.js';
 import { VerifyScreen } from '../screens/verify.js';
 import { AppProvider, type AppContext, type ScreenRef } from './context.js';
+import type { GivenPassword } from '../engine/index.js';
 import type { EngineApi, TuiSettings } from './engine.js';
 import { makeTheme } from './theme.js';
 
@@ -34,7 +35,7 @@ function Screen({ screen }: { screen: ScreenRef }) {
 export function App({ engine, settings, initial = { name: 'backups' } }: { engine: EngineApi; settings: TuiSettings; initial?: ScreenRef }) {
   const ink = useInkApp();
   const [stack, setStack] = useState<ScreenRef[]>([initial]);
-  const [store] = useState(() => ({ passwords: new Map<string, Buffer>(), verified: new Map<string, 'ok' | 'failed'>() }));
+  const [store] = useState(() => ({ passwords: new Map<string, Buffer>(), givenPasswords: new Map<string, GivenPassword['source']>(), verified: new Map<string, 'ok' | 'failed'>() }));
   const value = useMemo<AppContext>(
     () => ({
       engine,

@@ -1,4 +1,5 @@
 import React, { createContext, useContext } from 'react';
+import type { GivenPassword } from '../engine/index.js';
 import type { EngineApi, TuiSettings } from './engine.js';
 import type { Theme } from './theme.js';
 
@@ -23,8 +24,10 @@ export interface AppContext {
   settings: TuiSettings;
   theme: Theme;
   nav: Navigation;
-  /** Passwords typed in this session, per archive path, so one is asked once. */
+  /** Passwords of this session, per archive path (typed, or given as the CLI takes them), so one is asked once. A screen removes a wrong one. */
   passwords: Map<string, Buffer>;
+  /** Where a password that was not typed came from, per archive path: once that one was wrong, the gate asks instead. */
+  givenPasswords: Map<string, GivenPassword['source']>;
   /** Verification results of this session, per archive path. */
   verified: Map<string, 'ok' | 'failed'>;
 }

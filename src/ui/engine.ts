@@ -14,6 +14,8 @@ export interface EngineApi {
   prepareRestore: typeof Engine.prepareRestore;
   deleteBackups: typeof Engine.deleteBackups;
   describeHome: typeof Engine.describeHome;
+  /** The password sources the CLI also uses (--password-file, $AICO_BACKUP_PASSWORD, the stored one), asked before prompting. */
+  givenPassword: typeof Engine.givenPassword;
 }
 
 export interface TuiSettings {
@@ -22,9 +24,11 @@ export interface TuiSettings {
   outputDir: string;
   /** The configuration's backup section: what a create does unless the form changes it. */
   config: Engine.BackupConfig;
+  /** --password-file, as the TUI was started with it (absolute). */
+  passwordFile?: string;
 }
 
 export async function realEngine(): Promise<EngineApi> {
   const e = await import('../engine/index.js');
-  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, prepareRestore: e.prepareRestore, deleteBackups: e.deleteBackups, describeHome: e.describeHome };
+  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, prepareRestore: e.prepareRestore, deleteBackups: e.deleteBackups, describeHome: e.describeHome, givenPassword: e.givenPassword };
 }

@@ -27,11 +27,12 @@ describe('TUI in a real terminal (tmux, 80x24)', { skip: tmuxMissing && 'tmux is
   const tui = new TmuxSession();
   const waitForScreen = (text: string | RegExp, timeoutMs = 10_000) => tui.waitForScreen(text, timeoutMs);
   let masterKey = '';
-  /** The TUI on `dir`, in `session`: the built CLI with the sample's key, no keyring, no color. */
-  const startTui = (session: TmuxSession, dir: string) =>
+  /** The TUI on `dir`, in `session`: the built CLI with the sample's key, no keyring, no color; `env` adds NAME=value. */
+  const startTui = (session: TmuxSession, dir: string, env: string[] = []) =>
     session.start([
       'env',
       ...['DBUS_SESSION_BUS_ADDRESS', 'AICO_BACKUP_PASSWORD', 'AICO_HOME', 'AICO_LIBSQL_KEY', 'AICO_DEBUG'].flatMap((v) => ['-u', v]),
+      ...env,
       `AICO_MASTER_KEY=${masterKey}`,
       'NO_COLOR=1',
       'TERM=xterm-256color',
@@ -225,6 +226,17 @@ describe('TUI in a real terminal (tmux, 80x24)', { skip: tmuxMissing && 'tmux is
       await s.waitForScreen(/^Repeat:/m);
       await s.typeEnter(PASSWORD);
       await s.waitForScreen(/Saved \S+aico-backup-\S+\.enc/, 60_000);
+    });
+
+    test('with AICO_BACKUP_PASSWORD set, as for the commands, the info screen opens without a prompt', async () => {
+      const s = new TmuxSession();
+      sessions.push(s);
+      await startTui(s, other, [`AICO_BACKUP_PASSWORD=${PASSWORD}`]);
+      await s.waitForScreen(/^> \d{4}-/m, 15_000);
+      await s.keys('Enter');
+      const screen = await s.waitForScreen(/^Contents/m, 30_000);
+      assert.match(screen, /^ {2}libsql /m, screen);
+      assert.doesNotMatch(await s.captureAll(), /Password:|This backup is encrypted/, 'no password prompt at any point');
     });
 
     test('plain keys arriving in one read act one by one (j, space: tick off the second row)', async () => {

@@ -7,6 +7,7 @@
  * like the engine's types.
  */
 import { AicoError, cancelledError } from '../../src/engine/errors.js';
+import { givenPassword } from '../../src/engine/index.js';
 import type {
   BackupEntry,
   CreateOptions,
@@ -17,9 +18,11 @@ import type {
   HomeSource,
   InfoOptions,
   InfoResult,
+  Keyring,
   ListResult,
   Metadata,
   OperationContext,
+  PasswordLookup,
   ReadingProcess,
   PreparedRestore,
   RestoreOptions,
@@ -214,8 +217,14 @@ export class FakeEngine {
   commitSteps: Step[] = [];
   /** Prepared restores neither committed nor discarded: each holds a target's lock and staging. */
   heldRestores = 0;
+  /** The environment the password lookup sees: none of the test run's own, unless a test sets it. */
+  env: NodeJS.ProcessEnv = {};
+  /** The password stored with "aico backup password set", as the keyring would return it. */
+  storedPassword: string | null = null;
   /** A fixed delay before each operation's first byte, like opening a file. */
   latency = 5;
+  /** How long deriving the key from a password takes (the real PBKDF2: about 200 ms). */
+  kdfMs = 0;
 
   private record(op: CallName, opts: unknown) {
     this.calls.push({ op, opts });
@@ -234,6 +243,7 @@ export class FakeEngine {
     }
     const given = (await password()).toString('utf8');
     this.passwordsSeen.push(given);
+    if (this.kdfMs > 0) await pause(this.kdfMs, signal);
     if (given !== (this.passwords.get(path) ?? 'correct horse')) {
       throw new AicoError('WRONG_PASSWORD', 'Wrong password for this backup.', { hint: 'Check the password (it is case-sensitive) and try again.' });
     }
@@ -305,7 +315,16 @@ export class FakeEngine {
     };
   }
 
+  /** Only what the password lookup uses of a keyring. */
+  private readonly keyring = { get: async () => (this.storedPassword === null ? null : Buffer.from(this.storedPassword)) } as unknown as Keyring;
+
   readonly api: EngineApi = {
+    // The engine's own lookup (order, password file), over this fake's environment and keyring.
+    givenPassword: async (opts: PasswordLookup = {}) => {
+      this.record('givenPassword', opts);
+      return givenPassword({ ...opts, env: this.env, keyring: this.keyring });
+    },
+
     list: async (opts: { dir: string }, ctx: OperationContext = {}): Promise<ListResult> => {
       this.record('list', opts);
       ctx.onEvent?.({ type: 'start', op: 'list', path: opts.dir });
@@ -394,6 +413,7 @@ export class FakeEngine {
       if (opts.encrypt) {
         if (!opts.password) throw new AicoError('PASSWORD_REQUIRED', 'An encrypted backup needs a password.');
         this.passwordsSeen.push((await opts.password()).toString('utf8'));
+        if (this.kdfMs > 0) await pause(this.kdfMs, ctx.signal);
       }
       const ext = { zstd: '.zst', gzip: '.gz', lz4: '.lz4', none: '' }[opts.compression];
       const path = `${opts.outputDir}/aico-backup-20260314-092653.tar${ext}${opts.encrypt ? '.enc' : ''}`;

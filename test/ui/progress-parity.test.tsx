@@ -36,6 +36,7 @@ function tuiLines(events: [EngineEvent, number][]): string[] {
     theme: makeTheme({ NO_COLOR: '1' }),
     nav: { push() {}, pop() {}, replace() {}, quit() {} },
     passwords: new Map(),
+    givenPasswords: new Map(),
     verified: new Map(),
   };
   const inst = render(
