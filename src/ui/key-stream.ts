@@ -26,7 +26,11 @@ function escapeEnd(s: string, i: number): number {
   return s.length;
 }
 
-/** One read from the terminal, as the keys in it. A CR LF is one Enter. */
+/**
+ * One read from the terminal, as the keys in it. CR, LF and CR LF are each one
+ * Enter, sent as CR: Ink takes only CR for Enter, and a pasted line or a
+ * password piped through a pty can end in a bare LF.
+ */
 export function splitKeys(chunk: string): string[] {
   const keys: string[] = [];
   for (let i = 0; i < chunk.length; ) {
@@ -34,7 +38,7 @@ export function splitKeys(chunk: string): string[] {
     if (chunk[i] === ESC) end = escapeEnd(chunk, i);
     else if (chunk[i] === '\r' && chunk[i + 1] === '\n') end = i + 2;
     else end = i + (chunk.codePointAt(i)! > 0xffff ? 2 : 1);
-    keys.push(chunk[i] === '\r' ? '\r' : chunk.slice(i, end));
+    keys.push(chunk[i] === '\r' || chunk[i] === '\n' ? '\r' : chunk.slice(i, end));
     i = end;
   }
   return keys;
