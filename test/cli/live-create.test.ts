@@ -2,26 +2,9 @@ import assert from 'node:assert/strict';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import type { ChildProcess } from 'node:child_process';
 import { deriveLibsqlKey, seedSample } from '../../src/engine/index.js';
 import { runCli, tempDir } from '../helpers.js';
-import { startWriter } from '../engine/sources/live-writer.js';
-
-/** The writer's commits and longest commit since it was last asked. */
-async function report(writer: ChildProcess): Promise<{ commits: number; longest_ms: number }> {
-  const line = new Promise<string>((resolve) => {
-    const on = (d: Buffer) => {
-      const text = String(d).split('\n').find((l) => l.startsWith('{'));
-      if (text) {
-        writer.stdout!.off('data', on);
-        resolve(text);
-      }
-    };
-    writer.stdout!.on('data', on);
-  });
-  writer.kill('SIGUSR2');
-  return JSON.parse(await line);
-}
+import { startWriter, writerReport as report } from '../engine/sources/live-writer.js';
 
 // The acceptance run's cases: AICO holds reads open while it writes. Before the read-snapshot
 // change a reader made `backup create` wait 30 s and fail (exit 5), and the writer stalled for as

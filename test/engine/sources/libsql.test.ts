@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import { libsqlAdapter } from '../../../src/engine/sources/libsql.js';
 import { tempDir } from '../../helpers.js';
 import { aicoConnect, bankState, makeBank, randomLibsqlKey } from './aico-libsql.js';
-import { startWriter } from './live-writer.js';
+import { startWriter, writerReport } from './live-writer.js';
 
 const KEY = randomLibsqlKey();
 
@@ -14,22 +14,6 @@ const snapshotInto = async (home: string, file: string, staging: string, onReadS
   await fs.mkdir(staging, { recursive: true });
   return libsqlAdapter.snapshot({ home, location: file, staging, allowLive: false, libsqlKey: KEY, warn: () => {}, onReadSnapshotHeld });
 };
-
-/** Asks the writer how many commits it made and the longest it waited for one since it was last asked. */
-async function writerReport(writer: import('node:child_process').ChildProcess): Promise<{ commits: number; longest_ms: number }> {
-  const line = new Promise<string>((resolve) => {
-    const on = (d: Buffer) => {
-      const text = String(d).split('\n').find((l) => l.startsWith('{'));
-      if (text) {
-        writer.stdout!.off('data', on);
-        resolve(text);
-      }
-    };
-    writer.stdout!.on('data', on);
-  });
-  writer.kill('SIGUSR2');
-  return JSON.parse(await line);
-}
 
 test('hot snapshots under a live writer are consistent, self-contained, encrypted copies, and the writer commits while the snapshot is held', async (t) => {
   const dir = tempDir();

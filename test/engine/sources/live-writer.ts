@@ -18,3 +18,19 @@ export async function startWriter(name: string, args: string[], ready = 'running
   });
   return child;
 }
+
+/** Asks the writer how many commits it made and the longest it waited for one since it was last asked. */
+export async function writerReport(writer: ChildProcess): Promise<{ commits: number; longest_ms: number }> {
+  const line = new Promise<string>((resolve) => {
+    const on = (d: Buffer) => {
+      const text = String(d).split('\n').find((l) => l.startsWith('{'));
+      if (text) {
+        writer.stdout!.off('data', on);
+        resolve(text);
+      }
+    };
+    writer.stdout!.on('data', on);
+  });
+  writer.kill('SIGUSR2');
+  return JSON.parse(await line);
+}
