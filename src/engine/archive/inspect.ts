@@ -55,8 +55,14 @@ export function formatVersionOf(metadata: Metadata): number {
   return version;
 }
 
+/** manifest.json, parsed, with the exact bytes it was parsed from. */
+export interface ReadManifest {
+  manifest: Manifest;
+  raw: Buffer;
+}
+
 /** Reads manifest.json through the locator, without decoding the archive body. */
-export async function readManifest(reader: ArchiveReader): Promise<{ manifest: Manifest; raw: Buffer }> {
+export async function readManifest(reader: ArchiveReader): Promise<ReadManifest> {
   const loc = await reader.locator();
   let raw: Buffer | null = null;
   await parseTar(reader.tar(loc.tailOffset, reader.payloadLength - reader.locatorFrameLength), async (entry) => {

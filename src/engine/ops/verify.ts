@@ -1,36 +1,12 @@
-import { createHash } from 'node:crypto';
-import { HashPool } from '../archive/hash-pool.js';
-import { formatVersionOf, readEntryBuffer, readManifest } from '../archive/inspect.js';
-import { BLOCK_HASH_BYTES, BLOCKS_ENTRY, KEY_ENTRY, MANIFEST_ENTRY, METADATA_ENTRY } from '../archive/layout.js';
-import type { ManifestFile, Metadata } from '../archive/metadata.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
-import { checkTarLayout } from '../archive/tar-check.js';
-import { parseTar } from '../archive/tar-in.js';
-import type { VerifyProblemCode } from '../codes.js';
-import { AicoError } from '../errors.js';
-import { noopSink, throttledProgress, type OperationContext } from '../events.js';
+import { walkArchive, type VerifyProblem, type WalkHooks } from '../archive/walk.js';
+import { noopSink, type OperationContext } from '../events.js';
 
-/** Receives a file's bytes as they are checked (restore writes them to staging). */
-export interface FileSink {
-  write(chunk: Buffer): Promise<void>;
-  end(): Promise<void>;
-}
+export type { FileSink, VerifyProblem } from '../archive/walk.js';
 
-export interface VerifyOptions {
+export interface VerifyOptions extends WalkHooks {
   path: string;
   password?: PasswordProvider;
-  /** Called for each manifest file whose entry matches its declared size; null skips it. */
-  onFile?: (file: ManifestFile) => Promise<FileSink | null>;
-  /** Called with encryption_key.enc when the archive holds one. */
-  onKeyEntry?: (sealed: Buffer) => void;
-  /** Called with metadata.json once read. */
-  onMetadata?: (metadata: Metadata) => void;
-}
-
-export interface VerifyProblem {
-  code: VerifyProblemCode;
-  message: string;
-  path?: string;
 }
 
 export interface VerifyResult {
@@ -45,13 +21,11 @@ export interface VerifyResult {
   durationMs: number;
 }
 
-const sha256 = (buf: Buffer) => createHash('sha256').update(buf).digest('hex');
-
 /**
- * Reads the whole archive: authenticates every segment, decodes every frame,
- * and checks every file against the manifest (SHA-256 and block hashes), the
- * metadata against its recorded hash, and the locator against the stream.
- * Damage that stops reading throws a coded error; mismatches are collected.
+ * Reads the whole archive (archive/walk.ts): authenticates every segment,
+ * decodes every frame, and checks every file against the manifest. Damage
+ * that stops reading throws a coded error; mismatches are the result's
+ * problems.
  */
 export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): Promise<VerifyResult> {
   const started = Date.now();
@@ -59,101 +33,15 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
   emit({ type: 'start', op: 'verify', path: opts.path });
   emit({ type: 'phase', phase: 'header', message: 'Checking the header' });
   const reader = await ArchiveReader.open(opts.path, opts.password ?? null, ctx.signal);
-  // Hashing is most of verify's main-thread time; a worker does it while this thread decrypts and decompresses.
-  const hashes = new HashPool();
-  const problems: VerifyProblem[] = [];
-  const problem = (code: VerifyProblemCode, message: string, path?: string) => problems.push({ code, message, ...(path ? { path } : {}) });
-  let metadata: Metadata | null = null;
   try {
-    const loc = await reader.locator();
-    const { manifest, raw: manifestRaw } = await readManifest(reader);
-    const byPath = new Map<string, ManifestFile>(manifest.files.map((f) => [f.path, f]));
-    const seen = new Set<string>();
-    const runDigests = new Map<string, string>();
-    let blocksSeen = false;
-    const total = manifest.files.reduce((sum, f) => sum + f.size, 0);
-    const progress = throttledProgress(emit, total);
-    let done = 0;
-    let tarOffset = 0;
-    // Without compression the stream is the tar itself and "frames" are just read sizes.
-    const plainTar = reader.codec.name === 'none';
-    let tailFrameSeen = plainTar && loc.tailOffset === loc.tailTarOffset;
-    const onFrame = (offset: number, length: number) => {
-      if (!plainTar && offset === loc.tailOffset) {
-        tailFrameSeen = true;
-        if (tarOffset !== loc.tailTarOffset) problem('LOCATOR_MISMATCH', 'The end marker points to the wrong place in the tar stream.');
-      }
-      tarOffset += length;
-    };
-    emit({ type: 'phase', phase: 'read', message: 'Reading and checking every file' });
-    let index = 0;
-    const tar = reader.tar(0, reader.payloadLength - reader.locatorFrameLength, ctx.signal, onFrame);
-    await parseTar(checkTarLayout(tar), async (entry) => {
-      const name = entry.header.name;
-      const first = index++ === 0;
-      if (first !== (name === METADATA_ENTRY)) {
-        problem('LAYOUT', `${METADATA_ENTRY} must be the first entry (found "${name}" first).`);
-      }
-      if (entry.header.type !== 'file') {
-        problem('UNEXPECTED_ENTRY', `Entry "${name}" is a ${entry.header.type}, not a regular file.`, name);
-        return;
-      }
-      if (name === METADATA_ENTRY) {
-        const raw = await readEntryBuffer(entry, 16 << 20);
-        if (sha256(raw) !== manifest.metadata_sha256) problem('CHECKSUM_MISMATCH', `${METADATA_ENTRY} does not match its recorded hash.`, name);
-        metadata = parseMetadata(raw);
-        checkMetadata(metadata, reader, problem);
-        if (metadata) opts.onMetadata?.(metadata);
-        return;
-      }
-      if (name === MANIFEST_ENTRY) {
-        if (!(await readEntryBuffer(entry)).equals(manifestRaw)) problem('LAYOUT', 'Two different manifests in one archive.', name);
-        return;
-      }
-      if (name === BLOCKS_ENTRY) {
-        blocksSeen = true;
-        await checkBlockRuns(entry.stream, manifest.files, runDigests, problem);
-        return;
-      }
-      if (name === KEY_ENTRY) {
-        const sealed = await readEntryBuffer(entry, 64 << 10);
-        opts.onKeyEntry?.(sealed);
-        return;
-      }
-      const file = byPath.get(name);
-      if (!file) return void problem('UNEXPECTED_ENTRY', `Entry "${name}" is not in the manifest.`, name);
-      if (seen.has(name)) return void problem('DUPLICATE_ENTRY', `Entry "${name}" appears twice.`, name);
-      seen.add(name);
-      const sizeOk = (entry.header.size ?? 0) === file.size;
-      if (!sizeOk) problem('SIZE_MISMATCH', `${name}: ${entry.header.size} bytes in the archive, ${file.size} in the manifest.`, name);
-      // Never hand on the bytes of an entry whose size disagrees with the manifest (a bomb or a forgery).
-      const sink = sizeOk && opts.onFile ? await opts.onFile(file) : null;
-      const hasher = hashes.begin(file.block_size);
-      for await (const chunk of entry.stream) {
-        await hasher.update(chunk);
-        if (sink) await sink.write(chunk);
-        done += chunk.length;
-        progress.update(done, file.source);
-      }
-      await sink?.end();
-      const digests = await hasher.finish();
-      if (digests.sha256 !== file.sha256) problem('CHECKSUM_MISMATCH', `${name} does not match its SHA-256 in the manifest.`, name);
-      runDigests.set(name, digests.run);
-    });
-    progress.flush(done);
-    for (const f of manifest.files) if (!seen.has(f.path)) problem('MISSING_ENTRY', `${f.path} is listed in the manifest but missing.`, f.path);
-    if (!tailFrameSeen) problem('LOCATOR_MISMATCH', 'The end marker does not point at a frame boundary.');
-    if (tarOffset !== loc.tarLength) problem('LOCATOR_MISMATCH', `The tar stream has ${tarOffset} bytes; the end marker says ${loc.tarLength}.`);
-    if (!metadata) problem('LAYOUT', `The archive has no ${METADATA_ENTRY}.`);
-    // Otherwise the block hashes recomputed above would be checked against nothing.
-    if (!blocksSeen) problem('LAYOUT', `The archive has no ${BLOCKS_ENTRY}.`);
+    const { manifest, metadata, problems } = await walkArchive(reader, opts, ctx);
     const durationMs = Date.now() - started;
     const ok = problems.length === 0;
     emit({ type: 'summary', op: 'verify', ok, durationMs, bytes: reader.fileSize });
     return {
       ok,
       path: opts.path,
-      id: (metadata as Metadata | null)?.id ?? reader.header?.header.id ?? null,
+      id: metadata?.id ?? reader.header?.header.id ?? null,
       encrypted: reader.encrypted,
       compression: reader.codec.name,
       files: manifest.files.length,
@@ -162,78 +50,6 @@ export async function verify(opts: VerifyOptions, ctx: OperationContext = {}): P
       durationMs,
     };
   } finally {
-    await Promise.all([reader.close(), hashes.close()]);
+    await reader.close();
   }
-}
-
-function parseMetadata(raw: Buffer): Metadata {
-  let value: unknown;
-  try {
-    value = JSON.parse(raw.toString('utf8'));
-  } catch {
-    value = null;
-  }
-  if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    throw new AicoError('CORRUPT_ARCHIVE', `${METADATA_ENTRY} in the archive is not a JSON object.`, { hint: 'Use another copy of this backup.' });
-  }
-  return value as Metadata;
-}
-
-function checkMetadata(metadata: Metadata, reader: ArchiveReader, problem: (code: VerifyProblemCode, message: string) => void): void {
-  formatVersionOf(metadata);
-  const header = reader.header?.header;
-  if (header && (header.id !== metadata.id || header.created !== metadata.created || header.backup_type !== metadata.backup_type)) {
-    problem('METADATA_MISMATCH', 'The header and metadata.json describe different backups.');
-  }
-  if (metadata.compression?.algorithm !== reader.codec.name) {
-    problem('METADATA_MISMATCH', `metadata.json says ${metadata.compression?.algorithm}, the data is ${reader.codec.name}.`);
-  }
-}
-
-/**
- * manifest.blocks holds each file's block hashes back to back, in manifest
- * order, and nothing else: a reader finds a file's run by its blocks_offset,
- * so a gap, an overlap or unaccounted hashes mean a bug or an edit made before
- * the archive was sealed.
- */
-async function checkBlockRuns(
-  stream: AsyncIterable<Buffer>,
-  files: ManifestFile[],
-  digests: Map<string, string>,
-  problem: (code: VerifyProblemCode, message: string, path?: string) => void,
-): Promise<void> {
-  const ordered = [...files].sort((a, b) => a.blocks_offset - b.blocks_offset);
-  let expectedOffset = 0;
-  for (const f of ordered) {
-    if (f.blocks_offset !== expectedOffset) {
-      problem('BLOCK_HASH_MISMATCH', `${f.path}: blocks_offset is ${f.blocks_offset}, but the runs before it end at ${expectedOffset}.`, f.path);
-    }
-    expectedOffset = f.blocks_offset + f.blocks_count;
-  }
-  let fileIndex = 0;
-  let extra = 0;
-  let need = (ordered[0]?.blocks_count ?? 0) * BLOCK_HASH_BYTES;
-  let run = createHash('sha256');
-  const close = () => {
-    const f = ordered[fileIndex]!;
-    const expected = digests.get(f.path);
-    if (expected !== undefined && expected !== run.digest('hex')) problem('BLOCK_HASH_MISMATCH', `${f.path}: block hashes do not match its content.`, f.path);
-    run = createHash('sha256');
-    fileIndex++;
-    need = (ordered[fileIndex]?.blocks_count ?? 0) * BLOCK_HASH_BYTES;
-  };
-  while (fileIndex < ordered.length && need === 0) close();
-  for await (const chunk of stream) {
-    let pos = 0;
-    while (pos < chunk.length && fileIndex < ordered.length) {
-      const n = Math.min(need, chunk.length - pos);
-      run.update(chunk.subarray(pos, pos + n));
-      pos += n;
-      need -= n;
-      while (fileIndex < ordered.length && need === 0) close();
-    }
-    extra += chunk.length - pos;
-  }
-  if (fileIndex < ordered.length) problem('BLOCK_HASH_MISMATCH', `${BLOCKS_ENTRY} is shorter than the manifest says.`);
-  if (extra > 0) problem('BLOCK_HASH_MISMATCH', `${BLOCKS_ENTRY} has ${extra} bytes that no file in the manifest accounts for.`);
 }
