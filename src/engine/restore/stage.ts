@@ -1,10 +1,10 @@
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Manifest, ManifestFile, Metadata } from '../archive/metadata.js';
-import type { PasswordProvider } from '../archive/reader.js';
+import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
+import { walkArchive, type FileSink } from '../archive/walk.js';
 import { AicoError, fromFsError } from '../errors.js';
-import type { OperationContext } from '../events.js';
-import { verify, type FileSink } from '../ops/verify.js';
+import { noopSink, type OperationContext } from '../events.js';
 import { homePathFor } from './layout.js';
 
 export interface StageResult {
@@ -77,41 +77,50 @@ class StagedFile implements FileSink {
 }
 
 /**
- * One pass over the archive: authenticates and checks everything (verify),
- * and writes the files of the chosen units into `staging`, laid out like the
- * home. Nothing is written outside staging; the caller removes staging if
- * anything fails.
+ * One pass over the archive (archive/walk.ts): authenticates and checks
+ * everything, as verify does, and writes the files of the chosen units into
+ * `staging`, laid out like the home. Nothing is written outside staging; the
+ * caller removes staging if anything fails. Reports as a verify.
  */
 export async function stageArchive(
   opts: { path: string; password: PasswordProvider | null; staging: string; units: Set<string>; plan: Map<string, { unit: string; homePath: string }> },
   ctx: OperationContext,
 ): Promise<StageResult> {
-  let metadata: Metadata | null = null;
+  const started = Date.now();
+  const emit = ctx.onEvent ?? noopSink;
   let sealedKey: Buffer | null = null;
   const units: StageResult['units'] = {};
   const files: StageResult['files'] = [];
-  const result = await verify(
-    {
-      path: opts.path,
-      password: opts.password ?? undefined,
-      onMetadata: (m) => (metadata = m),
-      onKeyEntry: (k) => (sealedKey = k),
-      onFile: async (file: ManifestFile) => {
-        const target = opts.plan.get(file.path);
-        if (!target || !opts.units.has(target.unit)) return null;
-        const u = (units[target.unit] ??= { files: 0, bytes: 0 });
-        u.files++;
-        u.bytes += file.size;
-        files.push({ homePath: target.homePath, mode: file.mode, mtime: file.mtime });
-        return StagedFile.open(path.join(opts.staging, ...target.homePath.split('/')), file.size);
+  emit({ type: 'start', op: 'verify', path: opts.path });
+  emit({ type: 'phase', phase: 'header', message: 'Checking the header' });
+  const reader = await ArchiveReader.open(opts.path, opts.password, ctx.signal);
+  let walk;
+  try {
+    walk = await walkArchive(
+      reader,
+      {
+        onKeyEntry: (k) => (sealedKey = k),
+        onFile: async (file: ManifestFile) => {
+          const target = opts.plan.get(file.path);
+          if (!target || !opts.units.has(target.unit)) return null;
+          const u = (units[target.unit] ??= { files: 0, bytes: 0 });
+          u.files++;
+          u.bytes += file.size;
+          files.push({ homePath: target.homePath, mode: file.mode, mtime: file.mtime });
+          return StagedFile.open(path.join(opts.staging, ...target.homePath.split('/')), file.size);
+        },
       },
-    },
-    ctx,
-  );
-  if (!result.ok) {
-    throw new AicoError('CHECKSUM_MISMATCH', `The archive failed verification: ${result.problems.length} problem(s); nothing was restored.`, {
-      hint: `${result.problems.slice(0, 5).map((p) => p.message).join('\n  ')}\n  Use another copy of this backup.`,
-      details: { problems: result.problems },
+      ctx,
+    );
+  } finally {
+    await reader.close();
+  }
+  const { problems, metadata } = walk;
+  emit({ type: 'summary', op: 'verify', ok: problems.length === 0, durationMs: Date.now() - started, bytes: reader.fileSize });
+  if (problems.length > 0) {
+    throw new AicoError('CHECKSUM_MISMATCH', `The archive failed verification: ${problems.length} problem(s); nothing was restored.`, {
+      hint: `${problems.slice(0, 5).map((p) => p.message).join('\n  ')}\n  Use another copy of this backup.`,
+      details: { problems },
     });
   }
   if (!metadata) throw new AicoError('CORRUPT_ARCHIVE', 'The archive has no metadata; nothing was restored.');
