@@ -124,7 +124,7 @@ export async function importMasterKeyFrom(
 }
 
 /** Stores `secret` (zeroed afterwards) as the master key, unless a different one is there and not `force`. */
-async function storeMasterKey(secret: Buffer, opts: KeyOpsOptions & { force?: boolean }): Promise<ImportKeyResult> {
+export async function storeMasterKey(secret: Buffer, opts: KeyOpsOptions & { force?: boolean }): Promise<ImportKeyResult> {
   const keyring = opts.keyring ?? systemKeyring;
   try {
     const existing = await keyring.get(MASTER_KEY_ACCOUNT);

@@ -21,7 +21,7 @@ import { planDrift, planSwap, type SwapPlan, type UnitOutcome } from '../restore
 import { applyRecorded, planPaths, stageArchive, type StageResult } from '../restore/stage.js';
 import { validateStaged } from '../restore/validate.js';
 import { create } from './create.js';
-import { importMasterKey } from './keys.js';
+import { storeMasterKey } from './keys.js';
 
 export interface RestoreOptions {
   path: string;
@@ -236,123 +236,126 @@ async function prepare(opts: RestoreOptions, ctx: OperationContext, recover: boo
   emit({ type: 'phase', phase: 'header', message: `Reading the manifest of ${opts.path}` });
   const stamp = await archiveStamp(opts.path);
   const reader = await ArchiveReader.open(opts.path, cachedPassword, ctx.signal);
-  let plan;
-  const declared: Record<string, number> = {};
-  const sizes: { unit: string; size: number }[] = [];
+  // One reader for the manifest and the walk: the key is derived once, and the walk reads the very file
+  // (and manifest) the restore was planned from.
   try {
-    const { manifest } = await readManifest(reader);
-    plan = planPaths(manifest);
-    for (const f of manifest.files) {
+    const read = await readManifest(reader);
+    const plan = planPaths(read.manifest);
+    const declared: Record<string, number> = {};
+    const sizes: { unit: string; size: number }[] = [];
+    for (const f of read.manifest.files) {
       const unit = plan.get(f.path)!.unit;
       declared[unit] = (declared[unit] ?? 0) + f.size;
       sizes.push({ unit, size: f.size });
     }
+    const inArchive = Object.keys(declared);
+    const wanted = opts.configOnly ? ['config'] : opts.databases?.length ? unitsFor(opts.databases) : inArchive;
+    for (const u of wanted) {
+      if (!inArchive.includes(u)) throw new AicoError('NOT_FOUND', `This backup holds no ${u} data.`, { hint: `It holds: ${inArchive.join(', ')}.` });
+    }
+    const selected = new Set(wanted);
+    const wantedUnits = wanted.map((name) => UNITS.find((u) => u.name === name)!);
+    await refuseIfNoSpace({
+      target,
+      files: sizes.filter((f) => selected.has(f.unit)),
+      databases: wantedUnits.filter((u) => !u.mergeByFile).map((u) => u.name),
+      safety: opts.safetyBackupDir && !opts.dryRun && !opts.merge ? { dir: opts.safetyBackupDir, paths: wantedUnits.flatMap((u) => u.homePaths) } : null,
+    });
+
+    // Accepted: from here on the target is written to (lock, staging); a directory made for it goes again on failure.
+    let made: string | undefined;
+    let lock;
+    try {
+      made = await fs.mkdir(target, { recursive: true, mode: 0o700 });
+      lock = await acquireDirLock(target, 'restore');
+    } catch (error) {
+      await removeMade(made, target);
+      throw targetIoError(error, target);
+    }
+    if (lock.takeover) warn('STALE_LOCK', lock.takeover);
+    const staging = path.join(target, `.aico-restore.${process.pid}${PARTIAL_SUFFIX}`);
+    const secrets: { archiveKey: Buffer | null; localKey: Buffer | null } = { archiveKey: null, localKey: null };
+    let ready = false;
+    try {
+      const recovered = recover ? await recoverInterrupted(target) : null;
+      if (recovered) {
+        warn('RESTORE_RECOVERED', recovered === 'rolled-back'
+          ? `An interrupted restore was found in ${target}; its changes were rolled back first.`
+          : `An interrupted restore in ${target} had finished swapping; its clean-up was completed first.`);
+      }
+      if (!opts.force) await refuseIfInUse(target);
+
+      await fs.mkdir(staging, { mode: 0o700 }).catch((error) => {
+        throw targetIoError(error, target);
+      });
+      emit({ type: 'phase', phase: 'stage', message: 'Verifying the archive and staging its files' });
+      const staged = await stageArchive({ reader, manifest: read, staging, units: selected, plan }, ctx);
+      // Validation can take long: meanwhile the archive is not held open (delete would report this restore as a reader).
+      await reader.close();
+      throwIfAborted(ctx.signal);
+      maybeCrash('staged');
+
+      // The key that opens the restored libSQL database: the backup's own master key first.
+      let keySource: RestoreResult['masterKey']['source'] = 'none';
+      const password = asked.value;
+      if (staged.sealedKey && password) {
+        secrets.archiveKey = (await openKeyFile(staged.sealedKey, password, 'encryption_key.enc')).secret;
+        keySource = 'archive';
+      }
+      if (!secrets.archiveKey && selected.has('libsql')) {
+        const resolved = await resolveMasterKey(opts.keyring, opts.env);
+        secrets.localKey = resolved.key;
+        keySource = resolved.source;
+      }
+      const masterKey = secrets.archiveKey ?? secrets.localKey;
+      // Derived once, with the iterations recorded at backup time (else the backup's own AICO config, else the target's).
+      const libsqlKey = selected.has('libsql')
+        ? (
+            await libsqlKeyFor(staging, masterKey, {
+              env: opts.env ?? process.env,
+              iterations: staged.metadata.databases.libsql?.kdf_iterations,
+              configDir: (await pathExists(path.join(staging, 'config'))) ? path.join(staging, 'config') : aicoConfigDir(target, opts.env ?? process.env),
+            })
+          ).key
+        : null;
+
+      emit({ type: 'phase', phase: 'validate', message: 'Opening every restored database with its engine' });
+      const validations = await validateStaged(staging, wanted, staged.metadata, libsqlKey, undefined, ctx.signal, warn);
+      maybeCrash('validated');
+
+      const swapPlan = await planSwap({ staging, target, wanted, merge: opts.merge ?? false, staged: staged.units, validations });
+      ready = true;
+      return {
+        opts,
+        target,
+        inPlace,
+        lock,
+        made,
+        staging,
+        password: asked,
+        ...secrets,
+        keySource,
+        staged,
+        wanted,
+        plan: swapPlan,
+        archiveStamp: stamp,
+        recovered,
+        warnings,
+        preparedMs: Date.now() - started,
+        state: 'prepared',
+      };
+    } finally {
+      if (!ready) {
+        asked.value?.fill(0);
+        secrets.archiveKey?.fill(0);
+        secrets.localKey?.fill(0);
+        await fs.rm(staging, { recursive: true, force: true });
+        await lock.release();
+        await removeMade(made, target);
+      }
+    }
   } finally {
     await reader.close();
-  }
-  const inArchive = Object.keys(declared);
-  const wanted = opts.configOnly ? ['config'] : opts.databases?.length ? unitsFor(opts.databases) : inArchive;
-  for (const u of wanted) {
-    if (!inArchive.includes(u)) throw new AicoError('NOT_FOUND', `This backup holds no ${u} data.`, { hint: `It holds: ${inArchive.join(', ')}.` });
-  }
-  const selected = new Set(wanted);
-  const wantedUnits = wanted.map((name) => UNITS.find((u) => u.name === name)!);
-  await refuseIfNoSpace({
-    target,
-    files: sizes.filter((f) => selected.has(f.unit)),
-    databases: wantedUnits.filter((u) => !u.mergeByFile).map((u) => u.name),
-    safety: opts.safetyBackupDir && !opts.dryRun && !opts.merge ? { dir: opts.safetyBackupDir, paths: wantedUnits.flatMap((u) => u.homePaths) } : null,
-  });
-
-  // Accepted: from here on the target is written to (lock, staging); a directory made for it goes again on failure.
-  let made: string | undefined;
-  let lock;
-  try {
-    made = await fs.mkdir(target, { recursive: true, mode: 0o700 });
-    lock = await acquireDirLock(target, 'restore');
-  } catch (error) {
-    await removeMade(made, target);
-    throw targetIoError(error, target);
-  }
-  if (lock.takeover) warn('STALE_LOCK', lock.takeover);
-  const staging = path.join(target, `.aico-restore.${process.pid}${PARTIAL_SUFFIX}`);
-  const secrets: { archiveKey: Buffer | null; localKey: Buffer | null } = { archiveKey: null, localKey: null };
-  let ready = false;
-  try {
-    const recovered = recover ? await recoverInterrupted(target) : null;
-    if (recovered) {
-      warn('RESTORE_RECOVERED', recovered === 'rolled-back'
-        ? `An interrupted restore was found in ${target}; its changes were rolled back first.`
-        : `An interrupted restore in ${target} had finished swapping; its clean-up was completed first.`);
-    }
-    if (!opts.force) await refuseIfInUse(target);
-
-    await fs.mkdir(staging, { mode: 0o700 }).catch((error) => {
-      throw targetIoError(error, target);
-    });
-    emit({ type: 'phase', phase: 'stage', message: 'Verifying the archive and staging its files' });
-    const staged = await stageArchive({ path: opts.path, password: cachedPassword, staging, units: selected, plan }, ctx);
-    throwIfAborted(ctx.signal);
-    maybeCrash('staged');
-
-    // The key that opens the restored libSQL database: the backup's own master key first.
-    let keySource: RestoreResult['masterKey']['source'] = 'none';
-    const password = asked.value;
-    if (staged.sealedKey && password) {
-      secrets.archiveKey = (await openKeyFile(staged.sealedKey, password, 'encryption_key.enc')).secret;
-      keySource = 'archive';
-    }
-    if (!secrets.archiveKey && selected.has('libsql')) {
-      const resolved = await resolveMasterKey(opts.keyring, opts.env);
-      secrets.localKey = resolved.key;
-      keySource = resolved.source;
-    }
-    const masterKey = secrets.archiveKey ?? secrets.localKey;
-    // Derived once, with the iterations recorded at backup time (else the backup's own AICO config, else the target's).
-    const libsqlKey = selected.has('libsql')
-      ? (
-          await libsqlKeyFor(staging, masterKey, {
-            env: opts.env ?? process.env,
-            iterations: staged.metadata.databases.libsql?.kdf_iterations,
-            configDir: (await pathExists(path.join(staging, 'config'))) ? path.join(staging, 'config') : aicoConfigDir(target, opts.env ?? process.env),
-          })
-        ).key
-      : null;
-
-    emit({ type: 'phase', phase: 'validate', message: 'Opening every restored database with its engine' });
-    const validations = await validateStaged(staging, wanted, staged.metadata, libsqlKey, undefined, ctx.signal, warn);
-    maybeCrash('validated');
-
-    const swapPlan = await planSwap({ staging, target, wanted, merge: opts.merge ?? false, staged: staged.units, validations });
-    ready = true;
-    return {
-      opts,
-      target,
-      inPlace,
-      lock,
-      made,
-      staging,
-      password: asked,
-      ...secrets,
-      keySource,
-      staged,
-      wanted,
-      plan: swapPlan,
-      archiveStamp: stamp,
-      recovered,
-      warnings,
-      preparedMs: Date.now() - started,
-      state: 'prepared',
-    };
-  } finally {
-    if (!ready) {
-      asked.value?.fill(0);
-      secrets.archiveKey?.fill(0);
-      secrets.localKey?.fill(0);
-      await fs.rm(staging, { recursive: true, force: true });
-      await lock.release();
-      await removeMade(made, target);
-    }
   }
 }
 
@@ -435,7 +438,8 @@ async function commitPrepared(p: Prepared, ctx: OperationContext): Promise<Resto
     await swapIn({ target, staging, paths: units.paths, restoring: { archive: opts.path, units: only, inPlace: p.inPlace } });
     if (importKey) {
       try {
-        const r = await importMasterKey(p.staged.sealedKey!, async () => Buffer.from(password!), { keyring, force: true });
+        // The key prepare opened from encryption_key.enc: opening it again would cost another key derivation.
+        const r = await storeMasterKey(Buffer.from(p.archiveKey!), { keyring, force: true });
         keyringState = r.outcome;
       } catch (error) {
         if ((error as AicoError)?.code !== 'KEYRING_UNAVAILABLE') throw error;

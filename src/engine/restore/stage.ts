@@ -1,7 +1,8 @@
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Manifest, ManifestFile, Metadata } from '../archive/metadata.js';
-import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
+import type { ReadManifest } from '../archive/inspect.js';
+import type { ArchiveReader } from '../archive/reader.js';
 import { walkArchive, type FileSink } from '../archive/walk.js';
 import { AicoError, fromFsError } from '../errors.js';
 import { noopSink, type OperationContext } from '../events.js';
@@ -77,44 +78,40 @@ class StagedFile implements FileSink {
 }
 
 /**
- * One pass over the archive (archive/walk.ts): authenticates and checks
- * everything, as verify does, and writes the files of the chosen units into
- * `staging`, laid out like the home. Nothing is written outside staging; the
- * caller removes staging if anything fails. Reports as a verify.
+ * One pass over the archive (archive/walk.ts), through the reader and
+ * against the manifest the restore was planned from: authenticates and
+ * checks everything, as verify does, and writes the files of the chosen
+ * units into `staging`, laid out like the home. Nothing is written outside
+ * staging; the caller removes staging if anything fails. Reports as a verify.
  */
 export async function stageArchive(
-  opts: { path: string; password: PasswordProvider | null; staging: string; units: Set<string>; plan: Map<string, { unit: string; homePath: string }> },
+  opts: { reader: ArchiveReader; manifest: ReadManifest; staging: string; units: Set<string>; plan: Map<string, { unit: string; homePath: string }> },
   ctx: OperationContext,
 ): Promise<StageResult> {
   const started = Date.now();
   const emit = ctx.onEvent ?? noopSink;
+  const { reader } = opts;
   let sealedKey: Buffer | null = null;
   const units: StageResult['units'] = {};
   const files: StageResult['files'] = [];
-  emit({ type: 'start', op: 'verify', path: opts.path });
-  emit({ type: 'phase', phase: 'header', message: 'Checking the header' });
-  const reader = await ArchiveReader.open(opts.path, opts.password, ctx.signal);
-  let walk;
-  try {
-    walk = await walkArchive(
-      reader,
-      {
-        onKeyEntry: (k) => (sealedKey = k),
-        onFile: async (file: ManifestFile) => {
-          const target = opts.plan.get(file.path);
-          if (!target || !opts.units.has(target.unit)) return null;
-          const u = (units[target.unit] ??= { files: 0, bytes: 0 });
-          u.files++;
-          u.bytes += file.size;
-          files.push({ homePath: target.homePath, mode: file.mode, mtime: file.mtime });
-          return StagedFile.open(path.join(opts.staging, ...target.homePath.split('/')), file.size);
-        },
+  emit({ type: 'start', op: 'verify', path: reader.path });
+  const walk = await walkArchive(
+    reader,
+    {
+      manifest: opts.manifest,
+      onKeyEntry: (k) => (sealedKey = k),
+      onFile: async (file: ManifestFile) => {
+        const target = opts.plan.get(file.path);
+        if (!target || !opts.units.has(target.unit)) return null;
+        const u = (units[target.unit] ??= { files: 0, bytes: 0 });
+        u.files++;
+        u.bytes += file.size;
+        files.push({ homePath: target.homePath, mode: file.mode, mtime: file.mtime });
+        return StagedFile.open(path.join(opts.staging, ...target.homePath.split('/')), file.size);
       },
-      ctx,
-    );
-  } finally {
-    await reader.close();
-  }
+    },
+    ctx,
+  );
   const { problems, metadata } = walk;
   emit({ type: 'summary', op: 'verify', ok: problems.length === 0, durationMs: Date.now() - started, bytes: reader.fileSize });
   if (problems.length > 0) {
