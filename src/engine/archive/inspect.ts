@@ -73,9 +73,14 @@ export async function readManifest(reader: ArchiveReader): Promise<ReadManifest>
     return false;
   });
   if (!raw) throw new AicoError('CORRUPT_ARCHIVE', `The archive has no ${MANIFEST_ENTRY}.`);
+  return { manifest: parseManifest(raw), raw };
+}
+
+/** manifest.json's bytes as a manifest whose every field a reader relies on has been checked. */
+export function parseManifest(raw: Buffer): Manifest {
   const manifest = parseJson<Manifest>(raw, MANIFEST_ENTRY);
   checkManifestShape(manifest);
-  return { manifest, raw };
+  return manifest;
 }
 
 const isCount = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;

@@ -13,6 +13,15 @@ import { MAX_FRAME_OUTPUT } from './layout.js';
 
 export type PasswordProvider = () => Promise<Buffer>;
 
+/** What the reader does with its file; tests wrap a handle to count the bytes read. */
+export interface ArchiveFile {
+  read(buffer: Buffer, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  stat(): Promise<{ size: number; isFile(): boolean }>;
+  close(): Promise<void>;
+}
+
+const openFile = (path: string): Promise<ArchiveFile> => fs.open(path, 'r');
+
 const READ_SIZE = 1 << 20;
 const concurrency = () => Math.max(2, availableParallelism()) + 1;
 
@@ -52,13 +61,13 @@ export class ArchiveReader {
   private constructor(
     readonly path: string,
     readonly fileSize: number,
-    private readonly handle: fs.FileHandle,
+    private readonly handle: ArchiveFile,
   ) {}
 
-  static async open(path: string, password: PasswordProvider | null, signal?: AbortSignal): Promise<ArchiveReader> {
-    let handle: fs.FileHandle;
+  static async open(path: string, password: PasswordProvider | null, signal?: AbortSignal, open = openFile): Promise<ArchiveReader> {
+    let handle: ArchiveFile;
     try {
-      handle = await fs.open(path, 'r');
+      handle = await open(path);
     } catch (error) {
       const err = fromFsError(error, path);
       if (err.code === 'NOT_FOUND') err.message = `No backup at ${path}.`;
@@ -286,7 +295,7 @@ export class ArchiveReader {
   }
 }
 
-async function readAt(handle: fs.FileHandle, position: number, length: number): Promise<Buffer> {
+async function readAt(handle: ArchiveFile, position: number, length: number): Promise<Buffer> {
   const buf = Buffer.allocUnsafe(length);
   let done = 0;
   while (done < length) {
