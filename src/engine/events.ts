@@ -9,7 +9,7 @@ export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore' | 
 
 export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'stage' | 'validate' | 'swap';
 
-export type EngineEvent =
+export type EngineEvent = (
   | { type: 'start'; op: OperationName; path?: string }
   | { type: 'phase'; phase: PhaseName; message: string }
   | {
@@ -29,7 +29,19 @@ export type EngineEvent =
     }
   // A WarningCode from every emitter but restore.ts, whose warner still takes a string; narrow this once it takes a WarningCode.
   | { type: 'warning'; code: string; message: string }
-  | { type: 'summary'; op: OperationName; ok: boolean; durationMs: number; bytes?: number };
+  | { type: 'summary'; op: OperationName; ok: boolean; durationMs: number; bytes?: number }
+) & EventOrigin;
+
+/**
+ * On the events an operation passes on from one it runs inside it (restore:
+ * the verification while it stages, its pre-restore safety backup): `op` is
+ * that inner operation and `parent` the one the caller ran, so a consumer can
+ * tell them from the operation's own events, which have no `parent`.
+ */
+export interface EventOrigin {
+  op?: OperationName;
+  parent?: OperationName;
+}
 
 export type EventSink = (event: EngineEvent) => void;
 
@@ -43,6 +55,12 @@ export const noopSink: EventSink = () => {};
 /** A warning event; emitters build them here so a misspelt code does not compile. */
 export function warningEvent(code: WarningCode, message: string): EngineEvent {
   return { type: 'warning', code, message };
+}
+
+/** The context for `op` run inside `parent`: the same signal, its events passed on marked as `op`'s within `parent`. */
+export function nestedContext(ctx: OperationContext, parent: OperationName, op: OperationName): OperationContext {
+  const sink = ctx.onEvent ?? noopSink;
+  return { ...ctx, onEvent: (event) => sink({ ...event, op, parent }) };
 }
 
 /**

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { readManifest } from '../archive/inspect.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
 import { AicoError, isAicoError, isNoSpace, throwIfAborted } from '../errors.js';
-import { noopSink, type EventSink, type OperationContext } from '../events.js';
+import { nestedContext, noopSink, type EventSink, type OperationContext } from '../events.js';
 import { PARTIAL_SUFFIX, pathExists } from '../fsutil/atomic-file.js';
 import { maybeCrash } from '../fsutil/fault.js';
 import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
@@ -289,7 +289,7 @@ async function prepare(opts: RestoreOptions, ctx: OperationContext, recover: boo
         throw targetIoError(error, target);
       });
       emit({ type: 'phase', phase: 'stage', message: 'Verifying the archive and staging its files' });
-      const staged = await stageArchive({ reader, manifest: read, staging, units: selected, plan }, ctx);
+      const staged = await stageArchive({ reader, manifest: read, staging, units: selected, plan }, nestedContext(ctx, 'restore', 'verify'));
       // Validation can take long: meanwhile the archive is not held open (delete would report this restore as a reader).
       await reader.close();
       throwIfAborted(ctx.signal);
@@ -425,7 +425,7 @@ async function commitPrepared(p: Prepared, ctx: OperationContext): Promise<Resto
           env: opts.env,
           kdfIterations: opts.kdfIterations,
         },
-        { signal: ctx.signal },
+        nestedContext(ctx, 'restore', 'create'),
       );
       safetyBackup = safety.backup.path;
     }

@@ -42,10 +42,10 @@ async function oldHome(): Promise<string> {
 
 const options = (home: string, over: Partial<RestoreOptions> = {}): RestoreOptions => ({ path: ARCHIVE, home, safetyBackupDir: at(`safety-${targets}`), env: ENV, ...over });
 
-/** A log of the events a context sees. */
+/** A log of the events a context sees; phases() are the restore's own, not those of the operations it runs inside it. */
 function recorder() {
   const events: EngineEvent[] = [];
-  return { events, phases: () => events.flatMap((e) => (e.type === 'phase' ? [e.phase] : [])), ctx: { onEvent: (e: EngineEvent) => events.push(e) } };
+  return { events, phases: () => events.flatMap((e) => (e.type === 'phase' && !e.parent ? [e.phase] : [])), ctx: { onEvent: (e: EngineEvent) => events.push(e) } };
 }
 
 /** The target without aico-backup's own files (audit log, lock, staging). */
@@ -80,7 +80,8 @@ describe('prepared restore', () => {
     const done = recorder();
     const result = await prepared.commit(done.ctx);
     assert.deepEqual(done.phases(), ['archive', 'swap'], 'commit only saves what it replaces and swaps: no header, stage or validate phase');
-    assert.ok(!done.events.some((e) => e.type === 'progress'), 'no archive bytes are read');
+    assert.ok(!done.events.some((e) => e.type === 'progress' && e.op !== 'create'), 'no archive bytes are read (the only progress is the safety backup\'s)');
+    assert.ok(!done.events.some((e) => e.op === 'verify'), 'no verification runs again');
     assert.equal(result.dryRun, false);
     assert.deepEqual(result.units, prepared.preview.units, 'the result is what the preview said');
     assert.deepEqual(await userFiles(home), SOURCE, 'the home is the backed-up one, byte for byte');
