@@ -74,13 +74,14 @@ export function textOutput(stderr: Pick<NodeJS.WriteStream, 'write' | 'isTTY'> =
           started = now();
           source = undefined;
           break;
+        // A nested operation's lines (restore's verification, its safety backup) sit under the restore's.
         case 'phase':
           clearBar();
-          stderr.write(`${e.message}\n`);
+          stderr.write(`${e.parent ? '  ' : ''}${e.message}\n`);
           break;
         case 'warning':
           clearBar();
-          stderr.write(`warning: ${e.message}\n`);
+          stderr.write(`${e.parent ? '  ' : ''}warning: ${e.message}\n`);
           break;
         case 'progress': {
           if (!live) break;
