@@ -27,8 +27,7 @@ export type EngineEvent = (
       /** delete only: what happened to the archive at `path`. */
       action?: 'deleted' | 'would-delete';
     }
-  // A WarningCode from every emitter but restore.ts, whose warner still takes a string; narrow this once it takes a WarningCode.
-  | { type: 'warning'; code: string; message: string }
+  | { type: 'warning'; code: WarningCode; message: string }
   | { type: 'summary'; op: OperationName; ok: boolean; durationMs: number; bytes?: number }
 ) & EventOrigin;
 

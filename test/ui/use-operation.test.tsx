@@ -149,7 +149,7 @@ describe('useOperation folds engine events into screen state', () => {
   test('reset() goes back to idle with nothing kept', async () => {
     const { op } = mount();
     await op().run(async (ctx) => {
-      ctx.onEvent!({ type: 'warning', code: 'X', message: 'y' });
+      ctx.onEvent!({ type: 'warning', code: 'FILE_SKIPPED', message: 'y' });
       return { ok: true };
     });
     await until(() => op().state.status === 'done', 'done');

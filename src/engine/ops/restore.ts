@@ -3,6 +3,7 @@ import path from 'node:path';
 import { readManifest } from '../archive/inspect.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
 import { AicoError, isAicoError, isNoSpace, throwIfAborted } from '../errors.js';
+import type { WarningCode } from '../codes.js';
 import { nestedContext, noopSink, type EventSink, type OperationContext } from '../events.js';
 import { PARTIAL_SUFFIX, pathExists } from '../fsutil/atomic-file.js';
 import { maybeCrash } from '../fsutil/fault.js';
@@ -55,7 +56,7 @@ export interface RestoreResult {
   safetyBackup: string | null;
   masterKey: { source: 'archive' | 'keyring' | 'env' | 'none'; keyring: 'stored' | 'unchanged' | 'not-imported' | 'unavailable' };
   recovered: 'rolled-back' | 'completed' | null;
-  warnings: { code: string; message: string }[];
+  warnings: { code: WarningCode; message: string }[];
   durationMs: number;
 }
 
@@ -115,7 +116,7 @@ async function archiveStamp(file: string): Promise<string | null> {
 }
 
 function warner(warnings: RestoreResult['warnings'], emit: EventSink) {
-  return (code: string, message: string) => {
+  return (code: WarningCode, message: string) => {
     warnings.push({ code, message });
     emit({ type: 'warning', code, message });
   };
@@ -131,7 +132,7 @@ async function auditFailure(opts: RestoreOptions, target: string, error: unknown
   const units = opts.configOnly ? ['config'] : opts.databases ?? ['all'];
   const record: AuditRecord = { archive: { path: opts.path, id: '?' }, target, units: units.map((name) => ({ name })), mode: opts.merge ? 'merge' : 'replace' };
   await auditLogFor('failed', target, opts.home, opts.env)
-    .then((file) => appendAudit(file, record, `failed: ${(error as AicoError)?.code ?? 'INTERNAL'}`))
+    .then((file) => appendAudit(file, record, `failed: ${isAicoError(error) ? error.code : 'INTERNAL'}`))
     .catch(() => {});
 }
 
@@ -442,11 +443,11 @@ async function commitPrepared(p: Prepared, ctx: OperationContext): Promise<Resto
         const r = await storeMasterKey(Buffer.from(p.archiveKey!), { keyring, force: true });
         keyringState = r.outcome;
       } catch (error) {
-        if ((error as AicoError)?.code !== 'KEYRING_UNAVAILABLE') throw error;
+        if (!isAicoError(error, 'KEYRING_UNAVAILABLE')) throw error;
         keyringState = 'unavailable';
         // Nothing to warn about when AICO_MASTER_KEY already is this backup's key.
         const envKey = (opts.env ?? process.env).AICO_MASTER_KEY;
-        if (!(envKey && p.archiveKey && Buffer.from(envKey).equals(p.archiveKey))) warn('KEY_NOT_IMPORTED', `${(error as AicoError).message} The restored libSQL database needs this backup's master key: where a keyring is available run "aico backup key import ${opts.path}", keep it in a recovery file with "aico backup key export --from ${opts.path} FILE", or set AICO_MASTER_KEY.`);
+        if (!(envKey && p.archiveKey && Buffer.from(envKey).equals(p.archiveKey))) warn('KEY_NOT_IMPORTED', `${error.message} The restored libSQL database needs this backup's master key: where a keyring is available run "aico backup key import ${opts.path}", keep it in a recovery file with "aico backup key export --from ${opts.path} FILE", or set AICO_MASTER_KEY.`);
       }
     }
     const result: RestoreResult = {

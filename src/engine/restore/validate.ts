@@ -4,6 +4,7 @@ import type { Metadata } from '../archive/metadata.js';
 import { AicoError, throwIfAborted } from '../errors.js';
 import { HOME_LAYOUT } from '../home/layout.js';
 import { DATABASE_ADAPTERS } from '../sources/adapters.js';
+import type { WarningCode } from '../codes.js';
 import type { DatabaseAdapter, DatabaseCounts } from '../sources/types.js';
 
 /** Where each database unit lives in a home-like tree. */
@@ -41,7 +42,7 @@ export async function validateStaged(
   libsqlKey: string | null,
   adapters: Record<string, DatabaseAdapter[]> = DATABASE_ADAPTERS,
   signal?: AbortSignal,
-  warn?: (code: string, message: string) => void,
+  warn?: (code: WarningCode, message: string) => void,
 ): Promise<UnitValidation[]> {
   const results: UnitValidation[] = [];
   for (const unit of units) {
