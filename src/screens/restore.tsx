@@ -3,6 +3,7 @@ import Spinner from 'ink-spinner';
 import React, { useEffect, useRef, useState } from 'react';
 import { unitOf as engineUnitOf, type BackupEntry, type InfoResult, type PreparedRestore, type RestoreResult } from '../engine/index.js';
 import { Checklist, type CheckItem } from '../ui/components/checklist.js';
+import { DerivingKey } from '../ui/components/deriving-key.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
 import { ProgressBar } from '../ui/components/progress-bar.js';
@@ -58,7 +59,7 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
   const [field, setField] = useState(0);
 
   useEffect(() => {
-    void meta.run((ctx) => engine.info({ path, password }, ctx)).then((r) => {
+    void meta.run((ctx) => engine.info({ path, password: meta.deriving(password) }, ctx)).then((r) => {
       if (!r) return;
       const units = [...new Set(Object.keys(r.metadata.databases).map((n) => engineUnitOf(n)))];
       setItems(units.map((u) => ({ id: u, label: u, detail: formatBytes(Object.entries(r.metadata.databases).filter(([n]) => (engineUnitOf(n)) === u).reduce((a, [, s]) => a + s.size_bytes, 0)), checked: true })));
@@ -151,7 +152,8 @@ function RestoreFlow({ path, password }: { path: string; password: (() => Promis
   return (
     <Box flexDirection="column">
       <Text bold>Restore {path}</Text>
-      {meta.state.status === 'running' ? (
+      {meta.state.status === 'running' && meta.state.deriving ? <DerivingKey /> : null}
+      {meta.state.status === 'running' && !meta.state.deriving ? (
         <Text>
           <Spinner type="line" /> Reading the backup
         </Text>

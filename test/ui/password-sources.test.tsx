@@ -157,4 +157,15 @@ describe('deriving the key is shown', () => {
     await ui.waitFor('Deriving the key…');
     assert.doesNotMatch(await ui.waitFor('Saved '), /Deriving the key/);
   });
+
+  test('restore shows "Deriving the key…" while it reads the backup, and not after', async () => {
+    const fake = engine();
+    fake.storedPassword = PASSWORD;
+    fake.kdfMs = 400;
+    const ui = renderApp(fake);
+    await ui.waitFor('(1)');
+    await ui.press('r');
+    await ui.waitFor('Deriving the key…');
+    assert.doesNotMatch(await ui.waitFor((f) => f.includes('libsql') && !f.includes('Reading the backup')), /Deriving the key/);
+  });
 });
