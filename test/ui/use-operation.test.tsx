@@ -69,8 +69,9 @@ describe('useOperation folds engine events into screen state', () => {
     const pr = s.progress!;
     assert.deepEqual([pr.done, pr.total], [4 * MiB, 8 * MiB]);
     assert.equal(pr.source, 'libsql', 'a progress event without a source keeps the last one');
-    // About 4 MiB in >= 100 ms: at most ~40 MiB/s, and the ETA is what is left at that rate.
-    assert.ok(pr.rate > 0 && pr.rate <= (4 * MiB) / 0.1 + 1, `rate ${pr.rate}`);
+    // About 4 MiB in ~100 ms: at most ~40 MiB/s, and the ETA is what is left at that rate.
+    // (A timer may fire a millisecond early against Date.now: the bound allows 90 ms.)
+    assert.ok(pr.rate > 0 && pr.rate <= (4 * MiB) / 0.09, `rate ${pr.rate}`);
     assert.ok(Math.abs(pr.etaSeconds! - (4 * MiB) / pr.rate) < 1e-6);
     assert.ok(seenSignal instanceof AbortSignal && !seenSignal.aborted);
     gate.release();
