@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
-import net from 'node:net';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
 import { pathToFileURL } from 'node:url';
@@ -9,6 +8,7 @@ import { isAicoError } from '../../../src/engine/errors.js';
 import { seedChroma, type SeedChromaResult } from '../../../src/engine/sample/seed-chroma.js';
 import { serverCheck } from '../../../src/engine/sources/chroma-check.js';
 import { BIN, runCli, tempDir, ROOT } from '../../helpers.js';
+import { alive, accepts as connects } from './probes.js';
 
 // Records go to a directory of this test's own, not the user's.
 process.env.XDG_RUNTIME_DIR = tempDir('aico-runtime-');
@@ -78,26 +78,6 @@ async function listening(pid: number, port: number): Promise<boolean> {
     const f = line.trim().split(/\s+/);
     return f[1]?.endsWith(`:${hex}`) && f[3] === '0A';
   });
-}
-
-function connects(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Polls until `check` gives a value (a bound on waiting, not a timing assertion). */

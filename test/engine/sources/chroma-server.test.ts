@@ -8,21 +8,13 @@ import { pathToFileURL } from 'node:url';
 import { recordServer } from '../../../src/engine/sources/chroma-leftovers.js';
 import { spawnChromaProcess, startChroma } from '../../../src/engine/sources/chroma-server.js';
 import { tempDir, ROOT } from '../../helpers.js';
+import { alive, accepts } from './probes.js';
 
 // Records go to a directory of this test's own, not the user's.
 process.env.XDG_RUNTIME_DIR = tempDir('aico-runtime-');
 const RECORDS = path.join(process.env.XDG_RUNTIME_DIR, 'aico-backup');
 
 const SERVER_MODULE = pathToFileURL(path.join(ROOT, 'src/engine/sources/chroma-server.ts')).href;
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Whether a liveness condition holds within `ms` (polled; a bound on waiting, not a timing assertion). */
 async function within(ms: number, check: () => boolean | Promise<boolean>): Promise<boolean> {
@@ -32,17 +24,6 @@ async function within(ms: number, check: () => boolean | Promise<boolean>): Prom
     if (Date.now() > deadline) return false;
     await new Promise((r) => setTimeout(r, 50));
   }
-}
-
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
 }
 
 /** A process that starts a validation server the way create and restore do, and prints its pid and port. */

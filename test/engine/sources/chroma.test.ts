@@ -13,6 +13,7 @@ import { startChroma } from '../../../src/engine/sources/chroma-server.js';
 import { processesHolding } from '../../../src/engine/sources/in-use.js';
 import type { SnapshotContext } from '../../../src/engine/sources/types.js';
 import { tempDir, treeHashes } from '../../helpers.js';
+import { alive } from './probes.js';
 
 // Over Chroma's HNSW sync threshold (1000), so one segment has vectors persisted on disk.
 const SEED = { seed: 42, conversations: 1200, facts: 150 };
@@ -43,15 +44,6 @@ async function copyOf(dir: string): Promise<string> {
   const dest = path.join(tempDir('aico-chroma-copy-'), 'semantic');
   await fs.cp(dir, dest, { recursive: true });
   return dest;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 async function until(what: string, check: () => Promise<boolean> | boolean, ms = 5_000): Promise<void> {
