@@ -10,6 +10,20 @@ afterEach(cleanup);
 const PASSWORD = 'Tr0ub4dor&3';
 const enc = backupEntry(0, { encrypted: true });
 
+
+/** The create form submitted, its first password prompt showing. */
+async function atCreatePassword() {
+  const fake = new FakeEngine();
+  fake.backups = [enc];
+  const ui = renderApp(fake);
+  await ui.waitFor('(1)');
+  await ui.press('c');
+  await ui.waitFor((fr) => fr.includes(`New backup of ${HOME}`) && fr.includes('] temp'));
+  await ui.press(KEY.enter);
+  await ui.waitFor(/^Password:/m);
+  return { fake, ui };
+}
+
 describe('text input: text and Enter in one chunk', () => {
   test('the password gate submits the pasted password, exactly once, and shows the backup', async () => {
     const fake = new FakeEngine();
@@ -26,14 +40,7 @@ describe('text input: text and Enter in one chunk', () => {
   });
 
   test('the create prompts accept a pasted password twice (no "passwords differ")', async () => {
-    const fake = new FakeEngine();
-    fake.backups = [enc];
-    const ui = renderApp(fake);
-    await ui.waitFor('(1)');
-    await ui.press('c');
-    await ui.waitFor((fr) => fr.includes(`New backup of ${HOME}`) && fr.includes('] temp'));
-    await ui.press(KEY.enter);
-    await ui.waitFor(/^Password:/m);
+    const { fake, ui } = await atCreatePassword();
     ui.stdin.write('same-Secret\r');
     await ui.waitFor(/^Repeat:/m);
     ui.stdin.write('same-Secret\n');
@@ -43,14 +50,7 @@ describe('text input: text and Enter in one chunk', () => {
   });
 
   test('text typed after a submitting chunk does not leak into the next prompt', async () => {
-    const fake = new FakeEngine();
-    fake.backups = [enc];
-    const ui = renderApp(fake);
-    await ui.waitFor('(1)');
-    await ui.press('c');
-    await ui.waitFor((fr) => fr.includes(`New backup of ${HOME}`) && fr.includes('] temp'));
-    await ui.press(KEY.enter);
-    await ui.waitFor(/^Password:/m);
+    const { fake, ui } = await atCreatePassword();
     ui.stdin.write('abc\rdef');
     await ui.waitFor(/^Repeat:/m);
     await ui.settle();
@@ -58,14 +58,7 @@ describe('text input: text and Enter in one chunk', () => {
   });
 
   test('an Enter the screen refuses (empty first password) leaves the prompt working', async () => {
-    const fake = new FakeEngine();
-    fake.backups = [enc];
-    const ui = renderApp(fake);
-    await ui.waitFor('(1)');
-    await ui.press('c');
-    await ui.waitFor((fr) => fr.includes(`New backup of ${HOME}`) && fr.includes('] temp'));
-    await ui.press(KEY.enter);
-    await ui.waitFor(/^Password:/m);
+    const { fake, ui } = await atCreatePassword();
     await ui.press(KEY.enter);
     await ui.type('abc');
     await ui.waitFor('Password: ***');
@@ -74,14 +67,7 @@ describe('text input: text and Enter in one chunk', () => {
   });
 
   test('a second Enter right behind the first starts one create, not two', async () => {
-    const fake = new FakeEngine();
-    fake.backups = [enc];
-    const ui = renderApp(fake);
-    await ui.waitFor('(1)');
-    await ui.press('c');
-    await ui.waitFor((fr) => fr.includes(`New backup of ${HOME}`) && fr.includes('] temp'));
-    await ui.press(KEY.enter);
-    await ui.waitFor(/^Password:/m);
+    const { fake, ui } = await atCreatePassword();
     ui.stdin.write('same-Secret\r');
     await ui.waitFor(/^Repeat:/m);
     ui.stdin.write('same-Secret\r');
