@@ -44,7 +44,8 @@ export async function validateStaged(
   signal?: AbortSignal,
   warn?: (code: WarningCode, message: string) => void,
 ): Promise<UnitValidation[]> {
-  const results: UnitValidation[] = [];
+  // Which engine opens which unit is decided first, in unit order (cheap: a stat or two each).
+  const found: { unit: string; location: string; adapter: DatabaseAdapter }[] = [];
   for (const unit of units) {
     const rel = LOCATIONS[unit];
     if (!rel) continue;
@@ -55,22 +56,46 @@ export async function validateStaged(
     if (!adapter) {
       throw new AicoError('DATABASE_INVALID', `The ${unit} files in the backup are not a database this tool recognises; nothing was restored.`);
     }
-    throwIfAborted(signal);
-    const v = await adapter.validate(location, { libsqlKey, signal, warn });
-    throwIfAborted(signal);
-    if (!v.ok) {
-      throw new AicoError('DATABASE_INVALID', `The ${adapter.name} database in the backup does not validate: ${v.problems.join('; ')}. Nothing was restored.`, {
-        hint: adapter.name === 'libsql' ? 'If the key is the problem, make the master key of this backup available (keyring or AICO_MASTER_KEY).' : 'Use another backup.',
-      });
-    }
-    const recorded = metadata.databases[adapter.name];
-    const mismatch = recorded ? sameCounts(v.counts, recorded) : null;
-    if (mismatch) {
-      throw new AicoError('DATABASE_INVALID', `The restored ${adapter.name} database has ${mismatch} recorded at backup time. Nothing was restored.`, {
-        hint: 'Use another backup.',
-      });
-    }
-    results.push({ unit, database: adapter.name, ok: true, counts: v.counts });
+    found.push({ unit, location, adapter });
+  }
+  throwIfAborted(signal);
+  // The databases live in separate directories of staging and each engine opens only its own,
+  // so they are validated at the same time: the Chroma server check (seconds, mostly waiting on
+  // a Python server) no longer adds to the libSQL integrity check and the LMDB read. Every check
+  // runs to its end (allSettled), so no server or child is left running when one fails, and the
+  // first failure in unit order is the one reported, as before.
+  const settled = await Promise.allSettled(found.map((f) => validateOne(f.unit, f.location, f.adapter, metadata, libsqlKey, signal, warn)));
+  throwIfAborted(signal);
+  const results: UnitValidation[] = [];
+  for (const s of settled) {
+    if (s.status === 'rejected') throw s.reason;
+    results.push(s.value);
   }
   return results;
+}
+
+async function validateOne(
+  unit: string,
+  location: string,
+  adapter: DatabaseAdapter,
+  metadata: Metadata,
+  libsqlKey: string | null,
+  signal: AbortSignal | undefined,
+  warn: ((code: WarningCode, message: string) => void) | undefined,
+): Promise<UnitValidation> {
+  const v = await adapter.validate(location, { libsqlKey, signal, warn });
+  throwIfAborted(signal);
+  if (!v.ok) {
+    throw new AicoError('DATABASE_INVALID', `The ${adapter.name} database in the backup does not validate: ${v.problems.join('; ')}. Nothing was restored.`, {
+      hint: adapter.name === 'libsql' ? 'If the key is the problem, make the master key of this backup available (keyring or AICO_MASTER_KEY).' : 'Use another backup.',
+    });
+  }
+  const recorded = metadata.databases[adapter.name];
+  const mismatch = recorded ? sameCounts(v.counts, recorded) : null;
+  if (mismatch) {
+    throw new AicoError('DATABASE_INVALID', `The restored ${adapter.name} database has ${mismatch} recorded at backup time. Nothing was restored.`, {
+      hint: 'Use another backup.',
+    });
+  }
+  return { unit, database: adapter.name, ok: true, counts: v.counts };
 }
