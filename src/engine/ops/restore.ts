@@ -243,11 +243,11 @@ async function prepare(opts: RestoreOptions, ctx: OperationContext, recover: boo
     const read = await readManifest(reader);
     const plan = planPaths(read.manifest);
     const declared: Record<string, number> = {};
-    const sizes: { unit: string; size: number }[] = [];
+    const sizes: { unit: string; size: number; path: string }[] = [];
     for (const f of read.manifest.files) {
       const unit = plan.get(f.path)!.unit;
       declared[unit] = (declared[unit] ?? 0) + f.size;
-      sizes.push({ unit, size: f.size });
+      sizes.push({ unit, size: f.size, path: f.path });
     }
     const inArchive = Object.keys(declared);
     const wanted = opts.configOnly ? ['config'] : opts.databases?.length ? unitsFor(opts.databases) : inArchive;

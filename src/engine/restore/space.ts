@@ -65,16 +65,19 @@ const mib = (n: number) => `${(n / MiB).toFixed(1)} MiB`;
 /**
  * Databases whose validation works on a throwaway copy next to the staged
  * store (sources/chroma.ts: a Chroma server writes to the files it opens), and
- * what the engine may add to that copy while it runs.
+ * what the engine may add to that copy while it runs. `twice`: files copied a
+ * second time, at the same time (Chroma's SQLite files, checked beside the server).
  */
-const VALIDATION_COPIES: Record<string, { extra: number }> = { chromadb: { extra: 8 * MiB } };
+const VALIDATION_COPIES: Record<string, { extra: number; twice?: RegExp }> = {
+  chromadb: { extra: 8 * MiB, twice: /(^|\/)chroma\.sqlite3(-journal|-wal)?$/ },
+};
 /** What opening a staged database may add beside it (libSQL -wal/-shm, LMDB lock.mdb). */
 const OPEN_EXTRA = 1 * MiB;
 
 export interface SpaceNeeds {
   target: string;
-  /** Per selected unit, the sizes of the files it stages. */
-  files: { unit: string; size: number }[];
+  /** Per selected unit, the sizes of the files it stages (path: in the archive). */
+  files: { unit: string; size: number; path?: string }[];
   /** Database units among them (they are opened for validation). */
   databases: string[];
   /** Where the safety backup goes and the home paths it will copy; null: none. */
@@ -96,9 +99,10 @@ export async function refuseIfNoSpace(needs: SpaceNeeds): Promise<void> {
   const round = (n: number) => Math.ceil(n / block) * block;
   const staging = needs.files.reduce((sum, f) => sum + round(f.size), 0);
   let copies = 0;
-  for (const [unit, { extra }] of Object.entries(VALIDATION_COPIES)) {
+  for (const [unit, { extra, twice }] of Object.entries(VALIDATION_COPIES)) {
     if (!needs.databases.includes(unit)) continue;
-    copies += needs.files.filter((f) => f.unit === unit).reduce((sum, f) => sum + round(f.size), 0) + extra;
+    const own = needs.files.filter((f) => f.unit === unit);
+    copies += own.reduce((sum, f) => sum + round(f.size) * (twice && f.path && twice.test(f.path) ? 2 : 1), 0) + extra;
   }
   copies += needs.databases.length * OPEN_EXTRA;
   let safety = 0;

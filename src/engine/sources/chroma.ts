@@ -8,6 +8,8 @@ import { processesHolding, type HoldingProcess } from './in-use.js';
 import type { DatabaseAdapter, SnapshotContext, SourceSnapshot, ValidationResult } from './types.js';
 
 const DB_FILE = 'chroma.sqlite3';
+/** The files of Chroma's SQLite database: the database and, after an interrupted write, its journal (rolled back or forward when the copy is opened). */
+const SQLITE_FILES = [DB_FILE, `${DB_FILE}-journal`, `${DB_FILE}-wal`];
 /** Chroma's own default tenant and database; AICO keeps everything there. */
 const TENANT = 'default_tenant';
 const DATABASE = 'default_database';
@@ -237,21 +239,30 @@ export const chromaAdapter: DatabaseAdapter = {
     problems.push(...(await hnswProblems(location, files)));
     try {
       return await onThrowawayCopy(location, files, async (copy) => {
-        const db = path.join(copy, DB_FILE);
-        const damaged = await sqliteIntegrity(db);
-        problems.push(...damaged);
-        // Before the server touches the copy: what the tables say, to compare with what the server says.
-        const fromTables = damaged.length ? null : await sqlCounts(db).catch(() => null);
-        throwIfAborted(opts.signal);
+        // SQLite's integrity check and the table counts (2 s of a 4.5 s check on a 360 MiB store)
+        // run on a second copy of the SQLite files alone, at the same time as the server on the
+        // first: the server writes to its copy, and the counts must be those from before it did,
+        // to compare with what the server says. Same bytes, same verdicts as one after the other.
+        const tables = onThrowawayCopy(location, files.filter((f) => SQLITE_FILES.includes(f)), async (own) => {
+          const db = path.join(own, DB_FILE);
+          const damaged = await sqliteIntegrity(db);
+          return { damaged, fromTables: damaged.length ? null : await sqlCounts(db).catch(() => null) };
+        });
+        // Settled now, awaited below: a copy that fails while the server runs is reported then, not left unhandled.
+        tables.catch(() => {});
         let checked;
         try {
           checked = await serverCheck(copy, { signal: opts.signal, warn: opts.warn });
         } catch (error) {
+          problems.push(...(await tables.then((t) => t.damaged, () => [])));
           if (opts.signal?.aborted) throw error;
           // The user knows the store, not our throwaway copy of it.
           problems.push(message(error).split(copy).join(location));
           return { ok: false, counts: {}, problems };
         }
+        const { damaged, fromTables } = await tables;
+        throwIfAborted(opts.signal);
+        problems.push(...damaged);
         problems.push(...checked.problems);
         for (const [name, n] of Object.entries(fromTables?.collections ?? {})) {
           if (fromTables!.pending.includes(name) || !(name in checked.collections)) continue;
