@@ -38,21 +38,57 @@ export function planPaths(manifest: Manifest): Map<string, { unit: string; homeP
   return plan;
 }
 
+/**
+ * Flushes staged files to disk one after another, behind the walk: the fsync of
+ * a large file (0.5 s for a 450 MiB libSQL database) no longer holds up
+ * decrypting and decompressing the next one. One at a time, so the flushes take
+ * one thread of libuv's pool and the staging writes keep the others.
+ * `drain()` returns only once every file is flushed and closed, and throws the
+ * first failure: staging is durable before stageArchive returns, as before.
+ */
+class SyncQueue {
+  private chain: Promise<void> = Promise.resolve();
+  private failure: unknown = null;
+  private queued = 0;
+
+  /** Resolves once the queue is short again (a bound on the handles held open). */
+  async add(handle: fs.FileHandle, file: string): Promise<void> {
+    this.queued++;
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.failure === null) await handle.sync();
+      } catch (error) {
+        this.failure ??= fromFsError(error, file);
+      } finally {
+        this.queued--;
+        await handle.close().catch(() => {});
+      }
+    });
+    if (this.queued > 16) await this.chain;
+  }
+
+  async drain(): Promise<void> {
+    await this.chain;
+    if (this.failure !== null) throw this.failure;
+  }
+}
+
 class StagedFile implements FileSink {
   private constructor(
     private readonly handle: fs.FileHandle,
     private readonly file: string,
     private readonly declared: number,
+    private readonly syncs: SyncQueue,
   ) {}
   private written = 0;
 
-  static async open(file: string, declared: number): Promise<StagedFile> {
+  static async open(file: string, declared: number, syncs: SyncQueue): Promise<StagedFile> {
     await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
     try {
       // O_EXCL|O_NOFOLLOW: never through a link, never over something already staged.
       // 0600 while staged, so validation can open it; the recorded mode comes with applyRecorded().
       const handle = await fs.open(file, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-      return new StagedFile(handle, file, declared);
+      return new StagedFile(handle, file, declared, syncs);
     } catch (error) {
       throw fromFsError(error, file);
     }
@@ -69,11 +105,7 @@ class StagedFile implements FileSink {
   }
 
   async end(): Promise<void> {
-    try {
-      await this.handle.sync();
-    } finally {
-      await this.handle.close();
-    }
+    await this.syncs.add(this.handle, this.file);
   }
 }
 
@@ -95,23 +127,31 @@ export async function stageArchive(
   const units: StageResult['units'] = {};
   const files: StageResult['files'] = [];
   emit({ type: 'start', op: 'verify', path: reader.path });
-  const walk = await walkArchive(
-    reader,
-    {
-      manifest: opts.manifest,
-      onKeyEntry: (k) => (sealedKey = k),
-      onFile: async (file: ManifestFile) => {
-        const target = opts.plan.get(file.path);
-        if (!target || !opts.units.has(target.unit)) return null;
-        const u = (units[target.unit] ??= { files: 0, bytes: 0 });
-        u.files++;
-        u.bytes += file.size;
-        files.push({ homePath: target.homePath, mode: file.mode, mtime: file.mtime });
-        return StagedFile.open(path.join(opts.staging, ...target.homePath.split('/')), file.size);
+  const syncs = new SyncQueue();
+  let walk: Awaited<ReturnType<typeof walkArchive>>;
+  try {
+    walk = await walkArchive(
+      reader,
+      {
+        manifest: opts.manifest,
+        onKeyEntry: (k) => (sealedKey = k),
+        onFile: async (file: ManifestFile) => {
+          const target = opts.plan.get(file.path);
+          if (!target || !opts.units.has(target.unit)) return null;
+          const u = (units[target.unit] ??= { files: 0, bytes: 0 });
+          u.files++;
+          u.bytes += file.size;
+          files.push({ homePath: target.homePath, mode: file.mode, mtime: file.mtime });
+          return StagedFile.open(path.join(opts.staging, ...target.homePath.split('/')), file.size, syncs);
+        },
       },
-    },
-    ctx,
-  );
+      ctx,
+    );
+  } finally {
+    // Every handle is closed before the caller may remove staging; a walk that failed reports its own error.
+    await syncs.drain().catch(() => {});
+  }
+  await syncs.drain();
   const { problems, metadata } = walk;
   emit({ type: 'summary', op: 'verify', ok: problems.length === 0, durationMs: Date.now() - started, bytes: reader.fileSize });
   if (problems.length > 0) {
