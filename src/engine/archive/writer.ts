@@ -73,6 +73,8 @@ export interface WriteArchiveOptions {
   spoolDir?: string;
   onProgress?: (bytesDone: number, source: string) => void;
   onFileChanged?: (file: PlannedFile, bytesOnDisk: number) => void;
+  /** Runs once every byte is written, before the archive gets its name; throwing discards it. */
+  beforeCommit?: () => Promise<void>;
   signal?: AbortSignal;
 }
 
@@ -96,6 +98,7 @@ export async function writeArchive(opts: WriteArchiveOptions): Promise<WriteArch
   const reader = new ReadPool();
   try {
     const result = await writeInto(out, spool, reader, opts);
+    await opts.beforeCommit?.();
     await out.commit();
     return result;
   } catch (error) {

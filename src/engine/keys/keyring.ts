@@ -54,7 +54,7 @@ export class Keyring {
     const timeoutMs = Number(this.env.AICO_KEYRING_TIMEOUT_MS) || DEFAULT_TIMEOUT_MS;
     const result = await runSiblingChild(import.meta.url, 'keyring-child', { ...req, service: KEYRING_SERVICE, store: this.store }, { env: this.env, timeoutMs });
     if ('timeout' in result) throw this.fail(`the keyring did not answer within ${timeoutMs / 1000} s`);
-    if ('crashed' in result) throw this.fail('the keyring helper process failed');
+    if (!('reply' in result)) throw this.fail('the keyring helper process failed');
     if (result.reply.ok !== true) throw this.fail(explain(String(result.reply.message ?? ''), req.op));
     return result.reply;
   }

@@ -18,6 +18,7 @@ import { freeArchivePath } from '../archive/naming.js';
 import { CHUNK_SIZE, FORMAT_VERSION, KEY_ENTRY, SEGMENT_SIZE } from '../archive/layout.js';
 import type { Metadata, PreRestore, SourceStats } from '../archive/metadata.js';
 import { writeArchive } from '../archive/writer.js';
+import { startSnapshotChecks } from './snapshot-checks.js';
 import { MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
 import { AicoError, passwordRequired, throwIfAborted } from '../errors.js';
 import type { Warning, WarningCode } from '../codes.js';
@@ -195,6 +196,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
       emit({ type: 'phase', phase: 'archive', message: `Writing ${path.basename(archivePath)}` });
       const deltaPlan = plan;
       const progress = throttledProgress(emit, totalBytes);
+      const checks = startSnapshotChecks(scan.sources, ctx.signal);
       const written = await writeArchive({
         path: archivePath,
         codec,
@@ -204,10 +206,13 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         extraEntries: keyEntry ? [{ name: KEY_ENTRY, data: keyEntry }] : [],
         files: deltaPlan ? files.map((f) => deltaPlan.entryFor(f)) : files,
         spoolDir: staging,
-        signal: ctx.signal,
+        signal: checks.signal,
+        beforeCommit: () => checks.passed(),
         onProgress: (done, source) => progress.update(done, source),
         onFileChanged: (file, onDisk) =>
           warn('FILE_CHANGED', `${file.absPath} changed while it was read (${file.size} bytes expected, ${onDisk} found); its copy may be inconsistent.`),
+      }).catch(async (error) => {
+        throw (await checks.abandon()) ?? error;
       });
       progress.flush(totalBytes);
       emit({ type: 'phase', phase: 'finalize', message: `Saved ${archivePath}` });

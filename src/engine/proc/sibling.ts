@@ -20,7 +20,7 @@ export function spawnSiblingWorker(fromUrl: string, name: string, resourceLimits
     : new Worker(url, resourceLimits ? { resourceLimits } : {});
 }
 
-export type ChildReply = { reply: Record<string, unknown> } | { timeout: true } | { crashed: string };
+export type ChildReply = { reply: Record<string, unknown> } | { timeout: true } | { crashed: string } | { cancelled: true };
 
 /**
  * Runs a sibling script as a child process: the request goes in on stdin, one
@@ -32,7 +32,7 @@ export function runSiblingChild(
   fromUrl: string,
   name: string,
   request: unknown,
-  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; signal?: AbortSignal } = {},
 ): Promise<ChildReply> {
   const { url, fromSource } = sibling(fromUrl, name);
   const script = fileURLToPath(url);
@@ -44,8 +44,16 @@ export function runSiblingChild(
       if (settled) return;
       settled = true;
       if (timer) clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', cancel);
       resolve(value);
     };
+    // A cancelled operation must not leave a child reading a database behind it.
+    const cancel = () => {
+      child.kill('SIGKILL');
+      done({ cancelled: true });
+    };
+    if (opts.signal?.aborted) queueMicrotask(cancel);
+    else opts.signal?.addEventListener('abort', cancel, { once: true });
     const timer = opts.timeoutMs
       ? setTimeout(() => {
           child.kill('SIGKILL');

@@ -4,6 +4,7 @@ import type { PlannedFile } from '../archive/writer.js';
 import type { SourceStats } from '../archive/metadata.js';
 import { fromFsError } from '../errors.js';
 import type { SourceDef } from './catalog.js';
+import type { ValidationResult } from './types.js';
 
 export interface ScannedSource {
   def: SourceDef;
@@ -11,6 +12,8 @@ export interface ScannedSource {
   name: string;
   files: PlannedFile[];
   stats: SourceStats;
+  /** The snapshot's deferred check (SourceSnapshot.check), to run while the archive is written. */
+  check?: (signal?: AbortSignal) => Promise<ValidationResult>;
 }
 
 export interface ScanResult {

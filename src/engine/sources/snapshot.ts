@@ -79,6 +79,7 @@ export async function snapshotSources(defs: readonly SourceDef[], opts: Snapshot
         files: files.length,
         ...snap.stats,
       },
+      ...(snap.check ? { check: snap.check } : {}),
     });
   }
   // Catalog order, whatever order they were captured in.

@@ -46,6 +46,11 @@ export interface SourceSnapshot {
   /** Files to archive, with archive paths relative to the source's archive directory. */
   files: { absPath: string; relPath: string; size: number; mode: number; mtime: Date }[];
   stats: SnapshotStats;
+  /**
+   * A slower check of the staged copy (e.g. one that reads every page) that
+   * may run while the archive is written; the archive is kept only if it passes.
+   */
+  check?: (signal?: AbortSignal) => Promise<ValidationResult>;
 }
 
 export interface ValidationResult {
