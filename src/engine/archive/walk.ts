@@ -23,6 +23,8 @@ export interface WalkHooks {
   onKeyEntry?: (sealed: Buffer) => void;
   /** Called with metadata.json once read. */
   onMetadata?: (metadata: Metadata) => void;
+  /** Called as soon as a problem is found (they are also returned at the end). */
+  onProblem?: (problem: VerifyProblem) => void;
 }
 
 export interface WalkOptions extends WalkHooks {
@@ -62,7 +64,11 @@ export async function walkArchive(reader: ArchiveReader, opts: WalkOptions = {},
   // Hashing is most of the walk's main-thread time; a worker does it while this thread decrypts and decompresses.
   const hashes = new HashPool();
   const problems: VerifyProblem[] = [];
-  const problem = (code: VerifyProblemCode, message: string, path?: string) => problems.push({ code, message, ...(path ? { path } : {}) });
+  const problem = (code: VerifyProblemCode, message: string, path?: string) => {
+    const found = { code, message, ...(path ? { path } : {}) };
+    problems.push(found);
+    opts.onProblem?.(found);
+  };
   let metadata: Metadata | null = null;
   try {
     const loc = await reader.locator();

@@ -20,7 +20,8 @@ import { UNITS, unitsFor } from '../restore/layout.js';
 import { noSpaceError, refuseIfNoSpace, refuseUnwritable, targetIoError } from '../restore/space.js';
 import { planDrift, planSwap, type SwapPlan, type UnitOutcome } from '../restore/plan.js';
 import { applyRecorded, planPaths, stageArchive, type StageResult } from '../restore/stage.js';
-import { validateStaged } from '../restore/validate.js';
+import { UnitValidations } from '../restore/validate.js';
+import type { Metadata } from '../archive/metadata.js';
 import { create } from './create.js';
 import { storeMasterKey } from './keys.js';
 
@@ -290,38 +291,61 @@ async function prepare(opts: RestoreOptions, ctx: OperationContext, recover: boo
         throw targetIoError(error, target);
       });
       emit({ type: 'phase', phase: 'stage', message: 'Verifying the archive and staging its files' });
-      const staged = await stageArchive({ reader, manifest: read, staging, units: selected, plan }, nestedContext(ctx, 'restore', 'verify'));
+      // The key that opens the restored libSQL database: the backup's own master key first.
+      let keySource: RestoreResult['masterKey']['source'] = 'none';
+      const password = asked.value;
+      const seen: { sealedKey: Buffer | null; metadata: Metadata | null } = { sealedKey: null, metadata: null };
+      let derived: Promise<string | null> | null = null;
+      const libsqlKey = () =>
+        (derived ??= (async () => {
+          if (seen.sealedKey && password) {
+            secrets.archiveKey = (await openKeyFile(seen.sealedKey, password, 'encryption_key.enc')).secret;
+            keySource = 'archive';
+          }
+          if (!secrets.archiveKey && selected.has('libsql')) {
+            const resolved = await resolveMasterKey(opts.keyring, opts.env);
+            secrets.localKey = resolved.key;
+            keySource = resolved.source;
+          }
+          const masterKey = secrets.archiveKey ?? secrets.localKey;
+          if (!selected.has('libsql')) return null;
+          // Derived once, with the iterations recorded at backup time (else the backup's own AICO config, else the target's).
+          return (
+            await libsqlKeyFor(staging, masterKey, {
+              env: opts.env ?? process.env,
+              iterations: seen.metadata?.databases.libsql?.kdf_iterations,
+              configDir: (await pathExists(path.join(staging, 'config'))) ? path.join(staging, 'config') : aicoConfigDir(target, opts.env ?? process.env),
+            })
+          ).key;
+        })());
+      let checks: UnitValidations | null = null;
+      const validatorFor = (metadata: Metadata) =>
+        (checks ??= new UnitValidations({ staging, units: wanted, metadata, libsqlKey, signal: ctx.signal, warn }));
+      const onUnitStaged = (unit: string, metadata: Metadata, sealedKey: Buffer | null) => {
+        Object.assign(seen, { metadata, sealedKey });
+        // Without recorded iterations the key may depend on the backup's config, which is staged last.
+        if (unit === 'libsql' && metadata.databases.libsql?.kdf_iterations === undefined) return;
+        validatorFor(metadata).start(unit);
+      };
+      const staged = await stageArchive({ reader, manifest: read, staging, units: selected, plan, onUnitStaged }, nestedContext(ctx, 'restore', 'verify')).catch(
+        async (error) => {
+          await checks?.abandon();
+          throw error;
+        },
+      );
+      Object.assign(seen, { metadata: staged.metadata, sealedKey: staged.sealedKey });
       // Validation can take long: meanwhile the archive is not held open (delete would report this restore as a reader).
       await reader.close();
       throwIfAborted(ctx.signal);
       maybeCrash('staged');
 
-      // The key that opens the restored libSQL database: the backup's own master key first.
-      let keySource: RestoreResult['masterKey']['source'] = 'none';
-      const password = asked.value;
-      if (staged.sealedKey && password) {
-        secrets.archiveKey = (await openKeyFile(staged.sealedKey, password, 'encryption_key.enc')).secret;
-        keySource = 'archive';
-      }
-      if (!secrets.archiveKey && selected.has('libsql')) {
-        const resolved = await resolveMasterKey(opts.keyring, opts.env);
-        secrets.localKey = resolved.key;
-        keySource = resolved.source;
-      }
-      const masterKey = secrets.archiveKey ?? secrets.localKey;
-      // Derived once, with the iterations recorded at backup time (else the backup's own AICO config, else the target's).
-      const libsqlKey = selected.has('libsql')
-        ? (
-            await libsqlKeyFor(staging, masterKey, {
-              env: opts.env ?? process.env,
-              iterations: staged.metadata.databases.libsql?.kdf_iterations,
-              configDir: (await pathExists(path.join(staging, 'config'))) ? path.join(staging, 'config') : aicoConfigDir(target, opts.env ?? process.env),
-            })
-          ).key
-        : null;
-
       emit({ type: 'phase', phase: 'validate', message: 'Opening every restored database with its engine' });
-      const validations = await validateStaged(staging, wanted, staged.metadata, libsqlKey, undefined, ctx.signal, warn);
+      const unitChecks = validatorFor(staged.metadata);
+      await libsqlKey().catch(async (error) => {
+        await unitChecks.abandon();
+        throw error;
+      });
+      const validations = await unitChecks.finish();
       maybeCrash('validated');
 
       const swapPlan = await planSwap({ staging, target, wanted, merge: opts.merge ?? false, staged: staged.units, validations });

@@ -117,7 +117,15 @@ class StagedFile implements FileSink {
  * staging; the caller removes staging if anything fails. Reports as a verify.
  */
 export async function stageArchive(
-  opts: { reader: ArchiveReader; manifest: ReadManifest; staging: string; units: Set<string>; plan: Map<string, { unit: string; homePath: string }> },
+  opts: {
+    reader: ArchiveReader;
+    manifest: ReadManifest;
+    staging: string;
+    units: Set<string>;
+    plan: Map<string, { unit: string; homePath: string }>;
+    /** A unit's files are all staged and checked against their hashes (it can be validated while the walk goes on). */
+    onUnitStaged?: (unit: string, metadata: Metadata, sealedKey: Buffer | null) => void;
+  },
   ctx: OperationContext,
 ): Promise<StageResult> {
   const started = Date.now();
@@ -128,6 +136,23 @@ export async function stageArchive(
   const files: StageResult['files'] = [];
   emit({ type: 'start', op: 'verify', path: reader.path });
   const syncs = new SyncQueue();
+  // Files left to stage per unit; a unit is announced once its last file has been written and
+  // checked, i.e. when the walk asks for the next file (or ends) without a problem so far.
+  const left = new Map<string, number>();
+  for (const f of opts.manifest.manifest.files) {
+    const unit = opts.plan.get(f.path)?.unit;
+    if (unit && opts.units.has(unit)) left.set(unit, (left.get(unit) ?? 0) + 1);
+  }
+  let metadataSeen: Metadata | null = null;
+  let problemsSeen = 0;
+  const announce = () => {
+    if (!opts.onUnitStaged || !metadataSeen || problemsSeen > 0) return;
+    for (const [unit, n] of left) {
+      if (n !== 0) continue;
+      left.delete(unit);
+      opts.onUnitStaged(unit, metadataSeen, sealedKey);
+    }
+  };
   let walk: Awaited<ReturnType<typeof walkArchive>>;
   try {
     walk = await walkArchive(
@@ -135,9 +160,13 @@ export async function stageArchive(
       {
         manifest: opts.manifest,
         onKeyEntry: (k) => (sealedKey = k),
+        onMetadata: (m) => (metadataSeen = m),
+        onProblem: () => problemsSeen++,
         onFile: async (file: ManifestFile) => {
+          announce();
           const target = opts.plan.get(file.path);
           if (!target || !opts.units.has(target.unit)) return null;
+          left.set(target.unit, (left.get(target.unit) ?? 1) - 1);
           const u = (units[target.unit] ??= { files: 0, bytes: 0 });
           u.files++;
           u.bytes += file.size;

@@ -44,34 +44,80 @@ export async function validateStaged(
   signal?: AbortSignal,
   warn?: (code: WarningCode, message: string) => void,
 ): Promise<UnitValidation[]> {
-  // Which engine opens which unit is decided first, in unit order (cheap: a stat or two each).
-  const found: { unit: string; location: string; adapter: DatabaseAdapter }[] = [];
-  for (const unit of units) {
+  return new UnitValidations({ staging, units, metadata, libsqlKey: async () => libsqlKey, adapters, signal, warn }).finish();
+}
+
+export interface UnitValidationOptions {
+  staging: string;
+  units: string[];
+  metadata: Metadata;
+  /** Resolved only when the libSQL unit is validated. */
+  libsqlKey: () => Promise<string | null>;
+  adapters?: Record<string, DatabaseAdapter[]>;
+  signal?: AbortSignal;
+  warn?: (code: WarningCode, message: string) => void;
+}
+
+/**
+ * The databases live in separate directories of staging and each engine
+ * opens only its own, so each is validated as soon as its files are staged
+ * (`start`), beside the staging of the rest and the other validations: the
+ * Chroma server check (seconds) overlaps staging LMDB and the libSQL
+ * integrity check. Every check runs to its end (allSettled), so no server or
+ * child is left running when one fails, and the first failure in unit order
+ * is the one reported.
+ */
+export class UnitValidations {
+  private readonly running = new Map<string, Promise<UnitValidation | null>>();
+  private readonly controller = new AbortController();
+
+  constructor(private readonly opts: UnitValidationOptions) {
+    const parent = opts.signal;
+    if (parent?.aborted) this.controller.abort();
+    else parent?.addEventListener('abort', () => this.controller.abort(), { once: true });
+  }
+
+  /** Begins validating `unit` (its files are all staged); a unit is validated once. */
+  start(unit: string): void {
+    if (!this.opts.units.includes(unit) || this.running.has(unit)) return;
+    const run = this.validate(unit);
+    run.catch(() => {});
+    this.running.set(unit, run);
+  }
+
+  /** Validates every unit not started yet and waits for all; throws the first failure in unit order. */
+  async finish(): Promise<UnitValidation[]> {
+    for (const unit of this.opts.units) this.start(unit);
+    const settled = await Promise.allSettled(this.opts.units.map((u) => this.running.get(u)!));
+    throwIfAborted(this.opts.signal);
+    const results: UnitValidation[] = [];
+    for (const s of settled) {
+      if (s.status === 'rejected') throw s.reason;
+      if (s.value) results.push(s.value);
+    }
+    return results;
+  }
+
+  /** Stops what runs (staging failed) and waits until every child and server is gone. */
+  async abandon(): Promise<void> {
+    this.controller.abort();
+    await Promise.allSettled(this.running.values());
+  }
+
+  private async validate(unit: string): Promise<UnitValidation | null> {
     const rel = LOCATIONS[unit];
-    if (!rel) continue;
-    const location = path.join(staging, ...rel.split('/'));
-    if (!(await fs.stat(location).then(() => true, () => false))) continue;
+    if (!rel) return null;
+    const location = path.join(this.opts.staging, ...rel.split('/'));
+    if (!(await fs.stat(location).then(() => true, () => false))) return null;
     let adapter: DatabaseAdapter | undefined;
-    for (const a of adapters[unit] ?? []) if (await a.detect(location)) adapter = adapter ?? a;
+    for (const a of (this.opts.adapters ?? DATABASE_ADAPTERS)[unit] ?? []) if (await a.detect(location)) adapter = adapter ?? a;
     if (!adapter) {
       throw new AicoError('DATABASE_INVALID', `The ${unit} files in the backup are not a database this tool recognises; nothing was restored.`);
     }
-    found.push({ unit, location, adapter });
+    const libsqlKey = adapter.name === 'libsql' ? await this.opts.libsqlKey() : null;
+    throwIfAborted(this.controller.signal);
+    return validateOne(unit, location, adapter, this.opts.metadata, libsqlKey, this.controller.signal, this.opts.warn);
   }
-  throwIfAborted(signal);
-  // The databases live in separate directories of staging and each engine opens only its own,
-  // so they are validated at the same time: the Chroma server check (seconds, mostly waiting on
-  // a Python server) no longer adds to the libSQL integrity check and the LMDB read. Every check
-  // runs to its end (allSettled), so no server or child is left running when one fails, and the
-  // first failure in unit order is the one reported, as before.
-  const settled = await Promise.allSettled(found.map((f) => validateOne(f.unit, f.location, f.adapter, metadata, libsqlKey, signal, warn)));
-  throwIfAborted(signal);
-  const results: UnitValidation[] = [];
-  for (const s of settled) {
-    if (s.status === 'rejected') throw s.reason;
-    results.push(s.value);
-  }
-  return results;
 }
 
 async function validateOne(
