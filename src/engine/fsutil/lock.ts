@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { constants, promises as fs } from 'node:fs';
+import { constants, promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { AicoError, fromFsError } from '../errors.js';
 import { partialOwnerPid, PARTIAL_SUFFIX } from './atomic-file.js';
@@ -32,9 +32,22 @@ export interface DirLock {
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  return !isZombie(pid);
+}
+
+/**
+ * A killed process whose parent died too waits as a zombie until PID 1 reaps
+ * it, which in a container may be never; it holds nothing any more.
+ */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'Z';
+  } catch {
+    return false;
   }
 }
 
