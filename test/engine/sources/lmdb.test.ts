@@ -6,6 +6,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { open } from 'lmdb';
+import { runSiblingChild } from '../../../src/engine/proc/sibling.js';
 import { lmdbAdapter } from '../../../src/engine/sources/lmdb.js';
 import { tempDir } from '../../helpers.js';
 import { startWriter } from './live-writer.js';
@@ -103,6 +104,32 @@ test('validate catches a truncated or overwritten copy without crashing this pro
   await fs.writeFile(path.join(overwritten, 'data.mdb'), damaged);
   const o = await lmdbAdapter.validate(overwritten, { libsqlKey: null });
   assert.equal(o.ok, false, JSON.stringify(o));
+});
+
+test('validate reads a store in rounds (reopening the env to drop mapped pages) and counts every entry exactly once', async () => {
+  const dir = tempDir();
+  const env = path.join(dir, 'env');
+  const root = open({ path: env, maxDbs: 8 });
+  const a = root.openDB({ name: 'session_memory' });
+  const b = root.openDB({ name: 'user_sessions' });
+  await root.transaction(() => {
+    for (let i = 0; i < 2500; i++) a.put(`s${String(i).padStart(5, '0')}`, { i, text: 'x'.repeat(300) });
+    for (let i = 0; i < 700; i++) b.put(`u${i}`, { i });
+  });
+  await root.close();
+  const read = (residentBudget?: number) =>
+    runSiblingChild(new URL('../../../src/engine/sources/lmdb.ts', import.meta.url).href, 'lmdb-child', { path: env, key: null, ...(residentBudget ? { residentBudget } : {}) });
+  const whole = await read();
+  const rounds = await read(8192);
+  assert.ok('reply' in whole && 'reply' in rounds, JSON.stringify({ whole, rounds }));
+  const w = whole.reply as Record<string, unknown>;
+  const r = rounds.reply as Record<string, unknown>;
+  assert.equal(w.rounds, 1, 'this store is far below the default budget');
+  assert.ok((r.rounds as number) > 50, `read in ${String(r.rounds)} rounds`);
+  assert.deepEqual(w.databases, { session_memory: 2500, user_sessions: 700 });
+  assert.deepEqual(r.databases, w.databases, 'no entry skipped or counted twice across rounds');
+  assert.equal(r.ok, true);
+  assert.equal(r.entries, 3200);
 });
 
 // lmdb-js (3.5.6, and its master) bundles LMDB's development branch of May 2020, whose
