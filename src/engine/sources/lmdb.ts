@@ -10,13 +10,6 @@ export function lmdbKey(env: NodeJS.ProcessEnv = process.env): string | null {
 }
 
 /**
- * LMDB working memory (data/memory/working: data.mdb + lock.mdb). A plain env
- * is copied with LMDB's own hot backup (mdb_env_copy: a consistent read
- * transaction, writers not blocked). For an encrypted env that backup makes
- * copies that cannot be read back, so data.mdb is copied inside a write
- * transaction instead, which holds the cross-process write lock.
- */
-/**
  * A plain env's consistent copy, made the way LMDB's own non-compacting
  * mdb_env_copy makes it, but with the kernel copying the file
  * (copy_file_range) instead of this process writing it out of its map: every
@@ -58,6 +51,14 @@ async function copyUnderReadTxn(db: import('lmdb').RootDatabase, src: string, de
   }
 }
 
+/**
+ * LMDB working memory (data/memory/working: data.mdb + lock.mdb). A plain env
+ * is copied as LMDB's own hot backup (mdb_env_copy) copies it, see
+ * copyUnderReadTxn: a consistent read transaction, writers not blocked. For an
+ * encrypted env mdb_env_copy makes copies that cannot be read back, so
+ * data.mdb is copied inside a write transaction instead, which holds the
+ * cross-process write lock.
+ */
 export const lmdbAdapter: DatabaseAdapter = {
   name: 'lmdb',
 
