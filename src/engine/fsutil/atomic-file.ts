@@ -3,6 +3,8 @@ import path from 'node:path';
 import { AicoError, fromFsError } from '../errors.js';
 
 export const PARTIAL_SUFFIX = '.partial';
+/** Bytes written between background flushes (see flushBehind). */
+const FLUSH_EVERY = 16 << 20;
 
 /**
  * A file that appears under its final name only when complete: bytes go to
@@ -12,6 +14,8 @@ export const PARTIAL_SUFFIX = '.partial';
  */
 export class AtomicFile {
   private position = 0;
+  private unflushed = 0;
+  private flushing: Promise<void> | null = null;
 
   private constructor(
     readonly finalPath: string,
@@ -41,9 +45,25 @@ export class AtomicFile {
         done += bytesWritten;
         this.position += bytesWritten;
       }
+      this.unflushed += data.length;
+      if (this.unflushed >= FLUSH_EVERY) await this.flushBehind();
     } catch (error) {
       throw fromFsError(error, this.finalPath);
     }
+  }
+
+  /**
+   * Starts writing what is in the page cache to disk, without waiting for it
+   * (one flush at a time). Left alone, the kernel keeps the whole archive
+   * dirty until the final fsync, which then holds the disk for seconds: AICO's
+   * own commits (each fsyncs its WAL) waited up to 0.56 s behind it.
+   */
+  private async flushBehind(): Promise<void> {
+    if (this.flushing) await this.flushing;
+    this.unflushed = 0;
+    const flush = this.handle.datasync();
+    this.flushing = flush.finally(() => (this.flushing = null));
+    this.flushing.catch(() => {});
   }
 
   /** Writes at an absolute offset without moving the append position (header patching). */
@@ -57,6 +77,7 @@ export class AtomicFile {
 
   async commit(): Promise<void> {
     try {
+      await this.flushing;
       await this.handle.sync();
       await this.handle.close();
       try {
@@ -78,6 +99,7 @@ export class AtomicFile {
   }
 
   async abort(): Promise<void> {
+    await this.flushing?.catch(() => {});
     await this.handle.close().catch(() => {});
     await fs.unlink(this.partialPath).catch(() => {});
   }
