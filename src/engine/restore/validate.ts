@@ -129,6 +129,15 @@ async function validateOne(
   signal: AbortSignal | undefined,
   warn: ((code: WarningCode, message: string) => void) | undefined,
 ): Promise<UnitValidation> {
+  if (adapter.name === 'lmdb' && metadata.databases.lmdb?.encrypted) {
+    // aico-backup 0.1 could copy an LMDB env encrypted with $AICO_LMDB_KEY (lmdb-js's development-branch LMDB).
+    // AICO never encrypts its LMDB, and the LMDB 0.9 this tool now uses has no encryption: it cannot open that copy.
+    throw new AicoError(
+      'DATABASE_INVALID',
+      "The LMDB working memory in this backup is encrypted (made with AICO_LMDB_KEY by aico-backup 0.1); this aico-backup reads only AICO's plain LMDB (LMDB 0.9) and cannot open it. Nothing was restored.",
+      { hint: 'Restore the other databases without it (--database with the ones you need, leaving out working), or restore it with aico-backup 0.1.' },
+    );
+  }
   const v = await adapter.validate(location, { libsqlKey, signal, warn });
   throwIfAborted(signal);
   if (!v.ok) {

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { loadLmdb } from '../sources/lmdb-native.js';
 import type { Prng } from './prng.js';
 import { sentence } from './words.js';
 
@@ -8,10 +9,11 @@ export const AICO_NAMED_DATABASES = ['session_memory', 'user_sessions'] as const
 /**
  * Working memory as AICO writes it (shared/aico/ai/memory/working.py): an
  * LMDB directory env whose named databases hold UTF-8 keys
- * ("<conversation_id>:<iso time>Z") and JSON values.
+ * ("<conversation_id>:<iso time>Z") and JSON values, in LMDB 0.9's data
+ * format, which Python's lmdb writes (loadLmdb refuses any other build).
  */
 export async function seedLmdb(dir: string, rng: Prng, bytes: number): Promise<number> {
-  const { open } = await import('lmdb');
+  const { open } = await loadLmdb();
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
   const env = open({ path: dir, maxDbs: AICO_NAMED_DATABASES.length + 1, encoding: 'binary', keyEncoding: 'binary' });
   const sessions = env.openDB({ name: 'user_sessions', encoding: 'binary', keyEncoding: 'binary' });

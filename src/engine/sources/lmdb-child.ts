@@ -5,9 +5,14 @@
  * encrypted env opened without its key). The parent turns a crash into a
  * validation problem. Request on stdin, JSON result on stdout.
  *
+ * The parent has checked that lmdb loads LMDB 0.9 (lmdb-native.ts), AICO's
+ * LMDB: data format 1. A file in LMDB's development format (2), which
+ * aico-backup 0.1 wrote with lmdb-js's prebuilt LMDB, is told apart.
+ *
  * AICO keeps working memory in named databases (session_memory,
  * user_sessions); their names are keys of the main database, so every key
- * there is either a plain entry or a sub-database whose entries are counted.
+ * there is either a plain entry or a sub-database whose entries are counted
+ * (LMDB 0.9 refuses to open a plain entry as a database: MDB_INCOMPATIBLE).
  */
 import { open, type RootDatabase } from 'lmdb';
 
@@ -26,10 +31,19 @@ async function main(): Promise<void> {
   const parts: Buffer[] = [];
   for await (const part of process.stdin) parts.push(part as Buffer);
   // residentBudget: tests set a small one to read a small store in many rounds.
-  const req = JSON.parse(Buffer.concat(parts).toString('utf8')) as { path: string; key: string | null; residentBudget?: number };
+  const req = JSON.parse(Buffer.concat(parts).toString('utf8')) as { path: string; residentBudget?: number };
   const budget = req.residentBudget ?? RESIDENT_BUDGET;
   const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
-  const openEnv = (): RootDatabase => open({ path: req.path, readOnly: true, maxDbs: MAX_DBS, ...binary, ...(req.key ? { encryptionKey: req.key } : {}) });
+  const openEnv = (): RootDatabase => open({ path: req.path, readOnly: true, maxDbs: MAX_DBS, ...binary });
+  /** The named database `name`, or undefined when that key of the main database is a plain entry. */
+  const subDatabase = (name: string) => {
+    try {
+      return env.openDB({ name, create: false, ...binary } as never) ?? undefined;
+    } catch (error) {
+      if (/MDB_INCOMPATIBLE/.test((error as Error).message)) return undefined;
+      throw error;
+    }
+  };
   let env = openEnv();
   let resident = 0;
   let rounds = 1;
@@ -49,7 +63,7 @@ async function main(): Promise<void> {
     const databases: Record<string, number> = {};
     for (const key of keys) {
       const name = key.toString('utf8').replace(/\0$/, '');
-      const sub = env.openDB({ name, create: false, ...binary } as never);
+      const sub = subDatabase(name);
       if (!sub) {
         stated++;
         // Reading every value touches every page, which is what finds damage.
@@ -94,5 +108,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  process.stdout.write(JSON.stringify({ ok: false, error: (error as Error)?.message ?? String(error) }));
+  let message = (error as Error)?.message ?? String(error);
+  if (/MDB_VERSION_MISMATCH/.test(message)) {
+    message = `${message}: it is in LMDB's development data format (2), which aico-backup 0.1 wrote with lmdb-js's prebuilt LMDB, not in the format AICO writes (LMDB 0.9, format 1)`;
+  }
+  process.stdout.write(JSON.stringify({ ok: false, error: message }));
 });

@@ -1,13 +1,9 @@
-import { closeSync, constants, copyFileSync, fstatSync, openSync, readSync, promises as fs } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AicoError } from '../errors.js';
 import { runSiblingChild } from '../proc/sibling.js';
+import { loadLmdb } from './lmdb-native.js';
 import type { DatabaseAdapter, SnapshotContext, SourceSnapshot, ValidationResult } from './types.js';
-
-/** Key of an encrypted working-memory env ($AICO_LMDB_KEY); AICO's LMDB is plain by default. */
-export function lmdbKey(env: NodeJS.ProcessEnv = process.env): string | null {
-  return env.AICO_LMDB_KEY || null;
-}
 
 /**
  * A plain env's consistent copy, made the way LMDB's own non-compacting
@@ -52,12 +48,11 @@ async function copyUnderReadTxn(db: import('lmdb').RootDatabase, src: string, de
 }
 
 /**
- * LMDB working memory (data/memory/working: data.mdb + lock.mdb). A plain env
- * is copied as LMDB's own hot backup (mdb_env_copy) copies it, see
- * copyUnderReadTxn: a consistent read transaction, writers not blocked. For an
- * encrypted env mdb_env_copy makes copies that cannot be read back, so
- * data.mdb is copied inside a write transaction instead, which holds the
- * cross-process write lock.
+ * LMDB working memory (data/memory/working: data.mdb + lock.mdb), as AICO
+ * writes it with Python's lmdb: LMDB 0.9, data format 1, never encrypted. It
+ * is opened only with lmdb-js built with LMDB 0.9 (see lmdb-native.ts) and
+ * copied as LMDB's own hot backup (mdb_env_copy) copies it, see
+ * copyUnderReadTxn: a consistent read transaction, writers not blocked.
  */
 export const lmdbAdapter: DatabaseAdapter = {
   name: 'lmdb',
@@ -68,22 +63,11 @@ export const lmdbAdapter: DatabaseAdapter = {
 
   async snapshot(ctx: SnapshotContext): Promise<SourceSnapshot> {
     const started = Date.now();
-    const key = lmdbKey();
-    const { open } = await import('lmdb');
-    const db = open({ path: ctx.location, ...(key ? { encryptionKey: key } : {}) });
+    const { open } = await loadLmdb();
+    const db = open({ path: ctx.location });
     const dest = path.join(ctx.staging, 'data.mdb');
-    let blockedMs: number | undefined;
     try {
-      if (key) {
-        const lockedAt = Date.now();
-        db.transactionSync(() => {
-          // Synchronous on purpose: the write lock is held only while this callback runs.
-          copyFileSync(path.join(ctx.location, 'data.mdb'), dest);
-        });
-        blockedMs = Date.now() - lockedAt;
-      } else {
-        await copyUnderReadTxn(db, path.join(ctx.location, 'data.mdb'), dest);
-      }
+      await copyUnderReadTxn(db, path.join(ctx.location, 'data.mdb'), dest);
     } finally {
       await db.close();
     }
@@ -97,23 +81,24 @@ export const lmdbAdapter: DatabaseAdapter = {
     return {
       files: [{ absPath: dest, relPath: 'data.mdb', size: stat.size, mode: orig.mode, mtime: orig.mtime }],
       stats: {
-        encrypted: key !== null,
+        encrypted: false,
         consistent: true,
-        method: key ? 'write-txn-copy' : 'lmdb-backup',
+        method: 'lmdb-backup',
         snapshot_ms: Date.now() - started,
-        ...(blockedMs !== undefined ? { writer_block_ms: blockedMs } : {}),
         entries: check.counts.entries,
       },
     };
   },
 
   async validate(location): Promise<ValidationResult> {
+    // The child loads the same module: refused here, with how to build the right one, before it opens anything.
+    await loadLmdb();
     const hadLock = await fs.stat(path.join(location, 'lock.mdb')).then(() => true, () => false);
-    const result = await runSiblingChild(import.meta.url, 'lmdb-child', { path: location, key: lmdbKey() });
+    const result = await runSiblingChild(import.meta.url, 'lmdb-child', { path: location });
     if (!hadLock) await fs.rm(path.join(location, 'lock.mdb'), { force: true });
     if (!('reply' in result)) {
       const how = 'crashed' in result ? result.crashed : 'timeout';
-      return { ok: false, counts: {}, problems: [`LMDB crashed reading data.mdb (${how}): the file is damaged, or encrypted and AICO_LMDB_KEY is missing or wrong`] };
+      return { ok: false, counts: {}, problems: [`LMDB crashed reading data.mdb (${how}): the file is damaged`] };
     }
     const reply = result.reply;
     if (reply.error) return { ok: false, counts: {}, problems: [`data.mdb: ${String(reply.error)}`] };
