@@ -7,7 +7,8 @@
  *
  * The parent has checked that lmdb loads LMDB 0.9 (lmdb-native.ts), AICO's
  * LMDB: data format 1. A file in LMDB's development format (2), which
- * aico-backup 0.1 wrote with lmdb-js's prebuilt LMDB, is told apart.
+ * aico-backup 0.1 wrote with lmdb-js's prebuilt LMDB, is refused as not
+ * an LMDB file (MDB_INVALID), and the problem says it may be that.
  *
  * AICO keeps working memory in named databases (session_memory,
  * user_sessions); their names are keys of the main database, so every key
@@ -109,8 +110,10 @@ async function main(): Promise<void> {
 
 main().catch((error) => {
   let message = (error as Error)?.message ?? String(error);
-  if (/MDB_VERSION_MISMATCH/.test(message)) {
-    message = `${message}: it is in LMDB's development data format (2), which aico-backup 0.1 wrote with lmdb-js's prebuilt LMDB, not in the format AICO writes (LMDB 0.9, format 1)`;
+  if (/MDB_VERSION_MISMATCH|MDB_INVALID/.test(message)) {
+    // LMDB 0.9 finds no format-1 meta page: damage, or LMDB's development data format (2), which
+    // aico-backup 0.1 wrote for sample homes with lmdb-js's prebuilt LMDB (0.9 reports MDB_INVALID for it).
+    message = `${message} (not in the format AICO writes, LMDB 0.9's: damaged, or in LMDB's development data format 2, which aico-backup 0.1 wrote for sample homes)`;
   }
   process.stdout.write(JSON.stringify({ ok: false, error: message }));
 });
