@@ -45,6 +45,9 @@ export async function treeStats(dir) {
  * Resolves to { dir, meta }; meta.master_key is the sample's key (not a secret:
  * it is derived from the seed), null for the plain-file tree.
  */
+/** LMDB's data format in a seeded home: 1, LMDB 0.9's, which AICO's Python lmdb writes. */
+const LMDB_FORMAT = 1;
+
 export async function cachedHome({ cacheDir, aico, sizeMb, seed, files, toolVersion, log }) {
   const name = `${files ? 'files' : 'home'}-${sizeMb}mib-seed${seed}`;
   const dir = path.join(cacheDir, name);
@@ -53,8 +56,12 @@ export async function cachedHome({ cacheDir, aico, sizeMb, seed, files, toolVers
   await removeStalePartials(cacheDir, name);
   if (existsSync(dir) && existsSync(metaFile)) {
     const meta = JSON.parse(await fs.readFile(metaFile, 'utf8'));
-    if (meta.tool_version !== toolVersion) log(`note: ${dir} was seeded by aico-backup ${meta.tool_version} (this is ${toolVersion}); delete it to seed again`);
-    return { dir, meta, reused: true };
+    if (meta.kind === 'files' || meta.lmdb_format === LMDB_FORMAT) {
+      if (meta.tool_version !== toolVersion) log(`note: ${dir} was seeded by aico-backup ${meta.tool_version} (this is ${toolVersion}); delete it to seed again`);
+      return { dir, meta, reused: true };
+    }
+    // Seeded before the engine used LMDB 0.9: its working memory is in LMDB's development format.
+    log(`${dir} holds LMDB in a format AICO does not write (seeded before LMDB 0.9); seeding again`);
   }
   await fs.rm(dir, { recursive: true, force: true });
   const partial = `${dir}.partial-${process.pid}`;
@@ -63,7 +70,7 @@ export async function cachedHome({ cacheDir, aico, sizeMb, seed, files, toolVers
   const r = await timed(argv, { tmp: cacheDir });
   const out = JSON.parse(r.stdout.trim().split('\n').pop());
   await fs.rename(partial, dir);
-  const meta = { tool_version: toolVersion, kind: files ? 'files' : 'home', size_mib: sizeMb, seed, seeded_at: new Date().toISOString(), seed_s: r.wall, bytes: out.bytes, files: out.files, databases: out.databases ?? null, master_key: out.master_key ?? null };
+  const meta = { tool_version: toolVersion, kind: files ? 'files' : 'home', ...(files ? {} : { lmdb_format: LMDB_FORMAT }), size_mib: sizeMb, seed, seeded_at: new Date().toISOString(), seed_s: r.wall, bytes: out.bytes, files: out.files, databases: out.databases ?? null, master_key: out.master_key ?? null };
   await fs.writeFile(metaFile, `${JSON.stringify(meta, null, 2)}\n`);
   return { dir, meta, reused: false };
 }

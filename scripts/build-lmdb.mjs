@@ -94,6 +94,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } catch (error) {
     console.error(`build-lmdb: ${error.message}`);
     console.error('aico-backup reads and writes AICO\'s LMDB working memory only with LMDB 0.9 built from source (see README, Prerequisites).');
-    process.exit(1);
+    // As an install step it warns only: everything but the LMDB working memory works without it,
+    // and a backup or restore that needs LMDB says how to build it (src/engine/sources/lmdb-native.ts).
+    if (process.env.npm_lifecycle_event === 'postinstall') {
+      console.error(`build-lmdb: continuing without it; run \`${BUILD_HINT}\` once build-essential and python3 are installed.`);
+    } else {
+      process.exit(1);
+    }
   }
 }
