@@ -1,6 +1,6 @@
 import { closeSync, constants, fstatSync, openSync, readSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AicoError } from '../errors.js';
+import { AicoError, throwIfAborted } from '../errors.js';
 import { runSiblingChild } from '../proc/sibling.js';
 import { loadLmdb } from './lmdb-native.js';
 import type { DatabaseAdapter, SnapshotContext, SourceSnapshot, ValidationResult } from './types.js';
@@ -73,11 +73,11 @@ export const lmdbAdapter: DatabaseAdapter = {
     }
     const stat = await fs.stat(dest);
     const orig = await fs.stat(path.join(ctx.location, 'data.mdb'));
-    const check = await lmdbAdapter.validate(ctx.staging, { libsqlKey: null });
-    await fs.rm(path.join(ctx.staging, 'lock.mdb'), { force: true });
-    if (!check.ok) {
-      throw new AicoError('DATABASE_INVALID', `The snapshot of ${ctx.location} does not validate: ${check.problems.join('; ')}.`);
-    }
+    // The entries the copy records go into metadata now; reading every one of them (what finds a
+    // damaged page) runs in a child beside the archive writer, and the archive is kept only if it passes.
+    const counted = await inChild(ctx.staging, { countOnly: true });
+    if ('problem' in counted) throw new AicoError('DATABASE_INVALID', `The snapshot of ${ctx.location} does not open: ${counted.problem}.`);
+    const staging = ctx.staging;
     return {
       files: [{ absPath: dest, relPath: 'data.mdb', size: stat.size, mode: orig.mode, mtime: orig.mtime }],
       stats: {
@@ -85,24 +85,38 @@ export const lmdbAdapter: DatabaseAdapter = {
         consistent: true,
         method: 'lmdb-backup',
         snapshot_ms: Date.now() - started,
-        entries: check.counts.entries,
+        entries: Number(counted.reply.stated),
       },
+      check: (signal) => lmdbAdapter.validate(staging, { libsqlKey: null, signal }),
     };
   },
 
-  async validate(location): Promise<ValidationResult> {
+  async validate(location, opts): Promise<ValidationResult> {
     // The child loads the same module: refused here, with how to build the right one, before it opens anything.
     await loadLmdb();
-    const hadLock = await fs.stat(path.join(location, 'lock.mdb')).then(() => true, () => false);
-    const result = await runSiblingChild(import.meta.url, 'lmdb-child', { path: location });
-    if (!hadLock) await fs.rm(path.join(location, 'lock.mdb'), { force: true });
-    if (!('reply' in result)) {
-      const how = 'crashed' in result ? result.crashed : 'timeout';
-      return { ok: false, counts: {}, problems: [`LMDB crashed reading data.mdb (${how}): the file is damaged`] };
-    }
-    const reply = result.reply;
-    if (reply.error) return { ok: false, counts: {}, problems: [`data.mdb: ${String(reply.error)}`] };
+    const read = await inChild(location, {}, opts.signal);
+    if ('problem' in read) return { ok: false, counts: {}, problems: [read.problem] };
+    const reply = read.reply;
     if (!reply.ok) return { ok: false, counts: { entries: Number(reply.entries) }, problems: [`data.mdb: ${reply.entries} entries readable, ${reply.stated} recorded`] };
     return { ok: true, counts: { entries: Number(reply.entries) }, problems: [] };
   },
 };
+
+/** Runs lmdb-child on the env at `location`; a crash or an error comes back as a problem in words. */
+async function inChild(
+  location: string,
+  request: { countOnly?: boolean },
+  signal?: AbortSignal,
+): Promise<{ reply: Record<string, unknown> } | { problem: string }> {
+  await loadLmdb();
+  const hadLock = await fs.stat(path.join(location, 'lock.mdb')).then(() => true, () => false);
+  const result = await runSiblingChild(import.meta.url, 'lmdb-child', { path: location, ...request }, { signal });
+  if (!hadLock) await fs.rm(path.join(location, 'lock.mdb'), { force: true });
+  throwIfAborted(signal);
+  if (!('reply' in result)) {
+    const how = 'crashed' in result ? result.crashed : 'timeout';
+    return { problem: `LMDB crashed reading data.mdb (${how}): the file is damaged` };
+  }
+  if (result.reply.error) return { problem: `data.mdb: ${String(result.reply.error)}` };
+  return { reply: result.reply };
+}
