@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { runSiblingChild } from '../proc/sibling.js';
 import { loadLmdb } from '../sources/lmdb-native.js';
 import type { Prng } from './prng.js';
 import { sentence } from './words.js';
@@ -13,8 +14,19 @@ export const AICO_NAMED_DATABASES = ['session_memory', 'user_sessions'] as const
  * format, which Python's lmdb writes (loadLmdb refuses any other build).
  */
 export async function seedLmdb(dir: string, rng: Prng, bytes: number): Promise<number> {
-  const { open } = await loadLmdb();
   await fs.mkdir(dir, { recursive: true, mode: 0o700 });
+  // In a child: lmdb-js built with LMDB 0.9 keeps an env's files open after close(), and a
+  // process holding AICO's working memory open looks to a restore like AICO running.
+  const result = await runSiblingChild(import.meta.url, 'seed-lmdb-child', { dir, seed: rng.int(2 ** 31), bytes });
+  if (!('reply' in result) || typeof result.reply.entries !== 'number') {
+    throw new Error(`seeding LMDB in ${dir} failed: ${JSON.stringify('reply' in result ? result.reply : result)}`);
+  }
+  return result.reply.entries;
+}
+
+/** The child's part (seed-lmdb-child.ts): writes the sample working memory. */
+export async function writeSampleLmdb(dir: string, rng: Prng, bytes: number): Promise<number> {
+  const { open } = await loadLmdb();
   const env = open({ path: dir, maxDbs: AICO_NAMED_DATABASES.length + 1, encoding: 'binary', keyEncoding: 'binary' });
   const sessions = env.openDB({ name: 'user_sessions', encoding: 'binary', keyEncoding: 'binary' });
   const messages = env.openDB({ name: 'session_memory', encoding: 'binary', keyEncoding: 'binary' });

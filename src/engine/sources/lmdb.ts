@@ -1,51 +1,9 @@
-import { closeSync, constants, fstatSync, openSync, readSync, promises as fs } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AicoError, throwIfAborted } from '../errors.js';
 import { runSiblingChild } from '../proc/sibling.js';
 import { loadLmdb } from './lmdb-native.js';
 import type { DatabaseAdapter, SnapshotContext, SourceSnapshot, ValidationResult } from './types.js';
-
-/**
- * A plain env's consistent copy, made the way LMDB's own non-compacting
- * mdb_env_copy makes it, but with the kernel copying the file
- * (copy_file_range) instead of this process writing it out of its map: every
- * page mdb_env_copy read stayed resident here, so the create's main process
- * grew to the size of the store (298 MiB peak RSS on the 1000 MiB bench
- * home's 213 MiB store). As in mdb_env_copy: a read transaction is begun
- * first and held to the end, so no page reachable from it or from any later
- * commit can be reused by a writer while the file is copied; the two meta
- * pages are read under the write lock (so no commit is rewriting them), and
- * those, not the ones the copy saw later, go into the copy, which is cut to
- * the file's length at that moment (every page they reach lies below it).
- * Writers wait only for the two-page read.
- */
-async function copyUnderReadTxn(db: import('lmdb').RootDatabase, src: string, dest: string): Promise<void> {
-  const txn = db.useReadTransaction();
-  try {
-    const pageSize = (db.getStats() as { pageSize: number }).pageSize;
-    const metas = Buffer.alloc(2 * pageSize);
-    let length = 0;
-    db.transactionSync(() => {
-      const fd = openSync(src, 'r');
-      try {
-        length = fstatSync(fd).size;
-        if (readSync(fd, metas, 0, metas.length, 0) !== metas.length) throw new Error(`${src} is shorter than its meta pages`);
-      } finally {
-        closeSync(fd);
-      }
-    });
-    await fs.copyFile(src, dest, constants.COPYFILE_EXCL);
-    const out = await fs.open(dest, 'r+');
-    try {
-      await out.truncate(length);
-      await out.write(metas, 0, metas.length, 0);
-    } finally {
-      await out.close();
-    }
-  } finally {
-    txn.done();
-  }
-}
 
 /**
  * LMDB working memory (data/memory/working: data.mdb + lock.mdb), as AICO
@@ -63,13 +21,17 @@ export const lmdbAdapter: DatabaseAdapter = {
 
   async snapshot(ctx: SnapshotContext): Promise<SourceSnapshot> {
     const started = Date.now();
-    const { open } = await loadLmdb();
-    const db = open({ path: ctx.location });
+    await loadLmdb();
     const dest = path.join(ctx.staging, 'data.mdb');
-    try {
-      await copyUnderReadTxn(db, path.join(ctx.location, 'data.mdb'), dest);
-    } finally {
-      await db.close();
+    // In a child (lmdb-copy-child.ts): opening AICO's env maps it, and lmdb-js built with LMDB 0.9
+    // keeps an env's files open after close(); this process must hold neither.
+    const copied = await runSiblingChild(import.meta.url, 'lmdb-copy-child', { location: ctx.location, dest }, { signal: ctx.signal });
+    throwIfAborted(ctx.signal);
+    if (!('reply' in copied) || copied.reply.error !== undefined) {
+      const why = 'reply' in copied ? String(copied.reply.error) : 'crashed' in copied ? `LMDB crashed (${copied.crashed})` : 'no answer';
+      throw new AicoError('DATABASE_INVALID', `Cannot snapshot the LMDB working memory in ${ctx.location}: ${why}.`, {
+        hint: 'Check that it is AICO\'s working memory (LMDB 0.9, as Python\'s lmdb writes it); nothing was written.',
+      });
     }
     const stat = await fs.stat(dest);
     const orig = await fs.stat(path.join(ctx.location, 'data.mdb'));

@@ -132,7 +132,8 @@ describe('deleteBackups', () => {
     const made = await create({ home, outputDir: path.join(dir, 'out'), encrypt: false, compression: 'lz4', compressionLevel: 1, include: ['models', 'cache', 'config'], exclude: [] });
     const file = made.backup.path;
 
-    const child = spawn(process.execPath, [BIN, '--json', 'backup', 'verify', file], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // In one process (bin/aico.js runs it in a child unless malloc is already set): SIGSTOP must hold the reader itself.
+    const child = spawn(process.execPath, [BIN, '--json', 'backup', 'verify', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '4194304' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
