@@ -19,25 +19,34 @@ import { open, type RootDatabase } from 'lmdb';
 
 const MAX_DBS = 64;
 /**
- * Bytes read through the map before the env is closed and opened again.
- * Every page read stays resident in this process (the map is file-backed), so
- * reading a whole data.mdb made this process as large as the file (277 MiB
- * for a 213 MiB working store, the largest process of a create, growing with
- * the home). Closing unmaps them. Measured on the 1000 MiB bench home's
- * 213 MiB store (511,805 entries): peak 278 -> 94 MiB, 0.91 -> 1.25 s.
+ * Bytes one child reads through the map before it stops and says where the
+ * next one resumes. Every page read stays resident in the process that read
+ * it (the map is file-backed), so one process reading a whole data.mdb grew
+ * to the size of the file (277 MiB for the 1000 MiB bench home's 213 MiB
+ * store, the largest process of a create, growing with the home). Closing
+ * the env would unmap them, but lmdb-js built with LMDB 0.9 keeps the env
+ * mapped after close(); a process's exit always unmaps. lmdb.ts runs one
+ * child after another until the store is read.
  */
-const RESIDENT_BUDGET = 16 << 20;
+const RESIDENT_BUDGET = 24 << 20;
+
+interface Request {
+  path: string;
+  /** The entries the env records (its b-tree headers), without reading them (what a snapshot puts in metadata). */
+  countOnly?: boolean;
+  /** Bytes to read before handing over; tests set a small one. */
+  residentBudget?: number;
+  /** Where the previous child stopped: the main database's key index, and the last key read in that sub-database. */
+  resume?: { index: number; after?: string };
+}
 
 async function main(): Promise<void> {
   const parts: Buffer[] = [];
   for await (const part of process.stdin) parts.push(part as Buffer);
-  // residentBudget: tests set a small one to read a small store in many rounds.
-  // countOnly: the entries the env records (its b-tree headers), without reading them: the count a
-  // snapshot puts in metadata at once, while the full read runs beside the archive writer.
-  const req = JSON.parse(Buffer.concat(parts).toString('utf8')) as { path: string; residentBudget?: number; countOnly?: boolean };
+  const req = JSON.parse(Buffer.concat(parts).toString('utf8')) as Request;
   const budget = req.residentBudget ?? RESIDENT_BUDGET;
   const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
-  const openEnv = (): RootDatabase => open({ path: req.path, readOnly: true, maxDbs: MAX_DBS, ...binary });
+  const env: RootDatabase = open({ path: req.path, readOnly: true, maxDbs: MAX_DBS, ...binary });
   /** The named database `name`, or undefined when that key of the main database is a plain entry. */
   const subDatabase = (name: string) => {
     try {
@@ -47,75 +56,55 @@ async function main(): Promise<void> {
       throw error;
     }
   };
-  let env = openEnv();
+  // Keys first: opening a sub-database while iterating the main one crashes lmdb-js.
+  const keys = [...env.getKeys()].map((k) => Buffer.from(k as Uint8Array));
+  let stated = 0;
+  let entries = 0;
   let resident = 0;
-  let rounds = 1;
-  /** Counts bytes read; past the budget, drops the mapped pages by reopening the env (the caller holds no cursor). */
-  const reopenIfLarge = async () => {
-    if (resident < budget) return;
-    resident = 0;
-    rounds++;
-    await env.close();
-    env = openEnv();
+  const databases: Record<string, number> = {};
+  const reply = (resume?: { index: number; after?: string }): void => {
+    process.stdout.write(JSON.stringify({ entries, stated, databases, ...(resume ? { resume } : {}) }));
   };
-  try {
-    // Keys first: opening a sub-database while iterating the main one crashes lmdb-js.
-    const keys = [...env.getKeys()].map((k) => Buffer.from(k as Uint8Array));
-    let stated = 0;
-    let entries = 0;
-    const databases: Record<string, number> = {};
-    for (const key of keys) {
-      const name = key.toString('utf8').replace(/\0$/, '');
-      const sub = subDatabase(name);
-      if (req.countOnly) {
-        stated += sub ? (sub.getStats() as { entryCount: number }).entryCount : 1;
-        continue;
-      }
-      if (!sub) {
-        stated++;
-        // Reading every value touches every page, which is what finds damage.
-        resident += key.length + (env.getBinary(key)?.length ?? 0);
-        entries++;
-        await reopenIfLarge();
-        continue;
-      }
-      stated += (sub.getStats() as { entryCount: number }).entryCount;
-      let n = 0;
-      // Read in rounds of `budget` bytes; each round resumes after the last key of the one before.
-      let after: Buffer | undefined;
-      for (;;) {
-        const db = after === undefined ? sub : env.openDB({ name, create: false, ...binary } as never)!;
-        let more = false;
-        let resumed = after !== undefined;
-        for (const { key: k, value } of db.getRange(after === undefined ? {} : { start: after })) {
-          const kb = k as Uint8Array;
-          if (resumed) {
-            resumed = false;
-            // The range starts at the last key already counted (start is inclusive).
-            if (Buffer.compare(kb, after!) === 0) continue;
-          }
-          resident += kb.length + (value as Uint8Array).length;
-          n++;
-          if (resident >= budget) {
-            after = Buffer.from(kb);
-            more = true;
-            break;
-          }
-        }
-        if (!more) break;
-        await reopenIfLarge();
-      }
-      databases[name] = n;
-      entries += n;
+  for (let index = req.resume?.index ?? 0; index < keys.length; index++) {
+    const key = keys[index]!;
+    const name = key.toString('utf8').replace(/\0$/, '');
+    const sub = subDatabase(name);
+    if (req.countOnly) {
+      stated += sub ? (sub.getStats() as { entryCount: number }).entryCount : 1;
+      continue;
     }
-    if (req.countOnly) process.stdout.write(JSON.stringify({ ok: true, stated }));
-    else process.stdout.write(JSON.stringify({ ok: entries === stated, entries, stated, databases, rounds }));
-  } finally {
-    await env.close();
+    if (!sub) {
+      stated++;
+      // Reading every value touches every page, which is what finds damage.
+      resident += key.length + (env.getBinary(key)?.length ?? 0);
+      entries++;
+      if (resident >= budget && index + 1 < keys.length) return reply({ index: index + 1 });
+      continue;
+    }
+    const after = index === req.resume?.index && req.resume.after !== undefined ? Buffer.from(req.resume.after, 'base64') : undefined;
+    // A sub-database's stated count is taken by the child that starts it, once.
+    if (after === undefined) stated += (sub.getStats() as { entryCount: number }).entryCount;
+    let n = 0;
+    for (const { key: k, value } of sub.getRange(after === undefined ? {} : { start: after })) {
+      const kb = k as Uint8Array;
+      // The range starts at the last key already counted (start is inclusive).
+      if (n === 0 && after !== undefined && Buffer.compare(kb, after) === 0) continue;
+      resident += kb.length + (value as Uint8Array).length;
+      n++;
+      if (resident >= budget) {
+        databases[name] = n;
+        entries += n;
+        return reply({ index, after: Buffer.from(kb).toString('base64') });
+      }
+    }
+    databases[name] = n;
+    entries += n;
   }
+  if (req.countOnly) process.stdout.write(JSON.stringify({ ok: true, stated }));
+  else reply();
 }
 
-main().catch((error) => {
+main().then(() => process.exit(0), (error) => {
   let message = (error as Error)?.message ?? String(error);
   if (/MDB_VERSION_MISMATCH|MDB_INVALID/.test(message)) {
     // LMDB 0.9 finds no format-1 meta page: damage, or LMDB's development data format (2), which
@@ -123,4 +112,5 @@ main().catch((error) => {
     message = `${message} (not in the format AICO writes, LMDB 0.9's: damaged, or in LMDB's development data format 2, which aico-backup 0.1 wrote for sample homes)`;
   }
   process.stdout.write(JSON.stringify({ ok: false, error: message }));
+  process.exit(0);
 });

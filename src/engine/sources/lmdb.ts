@@ -56,18 +56,45 @@ export const lmdbAdapter: DatabaseAdapter = {
   async validate(location, opts): Promise<ValidationResult> {
     // The child loads the same module: refused here, with how to build the right one, before it opens anything.
     await loadLmdb();
-    const read = await inChild(location, {}, opts.signal);
+    const read = await readEveryEntry(location, opts.signal);
     if ('problem' in read) return { ok: false, counts: {}, problems: [read.problem] };
     const reply = read.reply;
-    if (!reply.ok) return { ok: false, counts: { entries: Number(reply.entries) }, problems: [`data.mdb: ${reply.entries} entries readable, ${reply.stated} recorded`] };
+    if (!reply.ok) return { ok: false, counts: { entries: reply.entries }, problems: [`data.mdb: ${reply.entries} entries readable, ${reply.stated} recorded`] };
     return { ok: true, counts: { entries: Number(reply.entries) }, problems: [] };
   },
 };
 
+export interface EveryEntry {
+  ok: boolean;
+  entries: number;
+  stated: number;
+  databases: Record<string, number>;
+  /** Child processes it took (each reads about 24 MiB, see lmdb-child.ts). */
+  rounds: number;
+}
+
+/** Reads every entry of the env at `location`, in one child after another, and compares the count with the one LMDB states. */
+export async function readEveryEntry(location: string, signal?: AbortSignal, residentBudget?: number): Promise<{ reply: EveryEntry } | { problem: string }> {
+  const total: EveryEntry = { ok: false, entries: 0, stated: 0, databases: {}, rounds: 0 };
+  let resume: unknown;
+  do {
+    const read = await inChild(location, { ...(resume ? { resume } : {}), ...(residentBudget ? { residentBudget } : {}) }, signal);
+    if ('problem' in read) return read;
+    const r = read.reply as { entries: number; stated: number; databases: Record<string, number>; resume?: unknown };
+    total.rounds++;
+    total.entries += r.entries;
+    total.stated += r.stated;
+    for (const [name, n] of Object.entries(r.databases)) total.databases[name] = (total.databases[name] ?? 0) + n;
+    resume = r.resume;
+  } while (resume);
+  total.ok = total.entries === total.stated;
+  return { reply: total };
+}
+
 /** Runs lmdb-child on the env at `location`; a crash or an error comes back as a problem in words. */
 async function inChild(
   location: string,
-  request: { countOnly?: boolean },
+  request: { countOnly?: boolean; resume?: unknown; residentBudget?: number },
   signal?: AbortSignal,
 ): Promise<{ reply: Record<string, unknown> } | { problem: string }> {
   await loadLmdb();
