@@ -263,6 +263,9 @@ try {
     log('writer stall: create while a libSQL writer commits every 5 ms');
     const copy = path.join(work, 'stall-home');
     await sh(`cp -a --reflink=auto ${q(main.dir)} ${q(copy)}`, { tmp: work });
+    // The copy's gigabyte of dirty pages would otherwise be written back while the create runs, and
+    // the writer's fsyncs would wait behind it: a stall of the copy, not of the backup.
+    await sh(`sync -f ${q(copy)}`, { tmp: work });
     const salt = await fs.readFile(path.join(copy, 'data', 'aico.db.salt'));
     const key = await engine.deriveLibsqlKey(Buffer.from(main.meta.master_key), salt);
     const writer = startHelper(['node', fileURLToPath(new URL('./libsql-writer.mjs', import.meta.url)), path.join(copy, 'data', 'aico.db'), '5'], { env: { ...process.env, BENCH_LIBSQL_KEY: key } });
