@@ -28,7 +28,7 @@ const MAX_DBS = 64;
  * mapped after close(); a process's exit always unmaps. lmdb.ts runs one
  * child after another until the store is read.
  */
-const RESIDENT_BUDGET = 24 << 20;
+const RESIDENT_BUDGET = 32 << 20;
 
 interface Request {
   path: string;

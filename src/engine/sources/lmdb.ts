@@ -69,7 +69,7 @@ export interface EveryEntry {
   entries: number;
   stated: number;
   databases: Record<string, number>;
-  /** Child processes it took (each reads about 24 MiB, see lmdb-child.ts). */
+  /** Child processes it took (each reads about 32 MiB, see lmdb-child.ts). */
   rounds: number;
 }
 
