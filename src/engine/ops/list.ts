@@ -46,6 +46,9 @@ export interface ListResult {
  * described from their public header alone (no password); a damaged file is
  * listed with its problem instead of failing the whole listing.
  */
+/** Archives described at the same time by `list`. */
+const LIST_CONCURRENCY = 16;
+
 export async function list(opts: { dir: string }, ctx: OperationContext = {}): Promise<ListResult> {
   const started = Date.now();
   const emit = ctx.onEvent ?? noopSink;
@@ -57,10 +60,15 @@ export async function list(opts: { dir: string }, ctx: OperationContext = {}): P
     if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new AicoError('IO_ERROR', `Cannot read ${opts.dir}: ${(error as Error).message}`);
     names = [];
   }
-  const backups: BackupEntry[] = [];
-  for (const name of names.filter(isArchiveName)) {
-    backups.push(await describe(path.join(opts.dir, name), name));
-  }
+  // A few archives at a time: each is an open, a read or two and a close, mostly waiting on the
+  // disk (500 one after another took 0.3 s of a 0.57 s listing).
+  const archives = names.filter(isArchiveName);
+  const backups: BackupEntry[] = new Array(archives.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < archives.length; i = next++) backups[i] = await describe(path.join(opts.dir, archives[i]!), archives[i]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, archives.length) }, worker));
   backups.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || b.name.localeCompare(a.name));
   // Damaged files are entries with a problem, not a failed listing.
   emit({ type: 'summary', op: 'list', ok: true, durationMs: Date.now() - started });
