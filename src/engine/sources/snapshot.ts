@@ -30,59 +30,68 @@ export async function snapshotSources(defs: readonly SourceDef[], opts: Snapshot
   const plain = defs.filter((d) => !d.database);
   const result = await scanSources(opts.home, plain);
   const byName = new Map<string, ScannedSource>(result.sources.map((s) => [s.def.name, s]));
-  for (const def of defs) {
-    if (!def.database) continue;
-    throwIfAborted(opts.signal);
-    const location = path.join(opts.home, def.database.location);
-    let adapter: DatabaseAdapter | undefined;
-    for (const candidate of opts.adapters[def.name] ?? []) {
-      if (await candidate.detect(location)) {
-        adapter = candidate;
-        break;
-      }
-    }
-    if (!adapter) {
-      if (await fs.stat(location).then(() => true, () => false)) {
-        opts.warn('SOURCE_UNRECOGNISED', `${location} exists but holds no database this tool recognises; skipped.`);
-      }
-      result.missing.push(def.name);
-      continue;
-    }
-    opts.onDatabase?.(adapter.name, location);
-    const staging = path.join(opts.staging, adapter.name);
-    await fs.mkdir(staging, { recursive: true, mode: 0o700 });
-    const snap = await adapter.snapshot({
-      home: opts.home,
-      location,
-      staging,
-      allowLive: opts.allowLive,
-      libsqlKey: opts.libsqlKey,
-      signal: opts.signal,
-      warn: opts.warn,
-    });
-    const files: PlannedFile[] = snap.files.map((f) => ({
-      source: adapter.name,
-      absPath: f.absPath,
-      archivePath: `${def.database!.archiveDir}/${f.relPath}`,
-      size: f.size,
-      mode: f.mode,
-      mtime: f.mtime,
-    }));
-    byName.set(def.name, {
-      def,
-      name: adapter.name,
-      files,
-      stats: {
-        kind: 'database',
-        archive_path: `${def.database.archiveDir}/`,
-        size_bytes: files.reduce((sum, f) => sum + f.size, 0),
-        files: files.length,
-        ...snap.stats,
-      },
-      ...(snap.check ? { check: snap.check } : {}),
-    });
-  }
+  // The databases are captured at the same time: each copy is its own files (and its own child
+  // processes), and most of a copy is the kernel moving pages, so one overlaps the others' waiting.
+  // Every capture runs to its end before the first failure, in catalog order, is thrown.
+  const captures = defs.filter((d) => d.database).map((def) => captureOne(def, opts, result, byName));
+  const settled = await Promise.allSettled(captures);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  const order = (name: string) => defs.findIndex((d) => d.name === name);
+  result.missing.sort((a, b) => order(a) - order(b));
   // Catalog order, whatever order they were captured in.
   result.sources = defs.map((d) => byName.get(d.name)).filter((s): s is ScannedSource => s !== undefined);
   return result;
+}
+
+async function captureOne(def: SourceDef, opts: SnapshotOptions, result: ScanResult, byName: Map<string, ScannedSource>): Promise<void> {
+  throwIfAborted(opts.signal);
+  const database = def.database!;
+  const location = path.join(opts.home, database.location);
+  let adapter: DatabaseAdapter | undefined;
+  for (const candidate of opts.adapters[def.name] ?? []) {
+    if (await candidate.detect(location)) {
+      adapter = candidate;
+      break;
+    }
+  }
+  if (!adapter) {
+    if (await fs.stat(location).then(() => true, () => false)) {
+      opts.warn('SOURCE_UNRECOGNISED', `${location} exists but holds no database this tool recognises; skipped.`);
+    }
+    result.missing.push(def.name);
+    return;
+  }
+  opts.onDatabase?.(adapter.name, location);
+  const staging = path.join(opts.staging, adapter.name);
+  await fs.mkdir(staging, { recursive: true, mode: 0o700 });
+  const snap = await adapter.snapshot({
+    home: opts.home,
+    location,
+    staging,
+    allowLive: opts.allowLive,
+    libsqlKey: opts.libsqlKey,
+    signal: opts.signal,
+    warn: opts.warn,
+  });
+  const files: PlannedFile[] = snap.files.map((f) => ({
+    source: adapter.name,
+    absPath: f.absPath,
+    archivePath: `${database.archiveDir}/${f.relPath}`,
+    size: f.size,
+    mode: f.mode,
+    mtime: f.mtime,
+  }));
+  byName.set(def.name, {
+    def,
+    name: adapter.name,
+    files,
+    stats: {
+      kind: 'database',
+      archive_path: `${database.archiveDir}/`,
+      size_bytes: files.reduce((sum, f) => sum + f.size, 0),
+      files: files.length,
+      ...snap.stats,
+    },
+    ...(snap.check ? { check: snap.check } : {}),
+  });
 }
