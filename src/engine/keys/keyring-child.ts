@@ -6,6 +6,7 @@
  * stdin/stdout, never argv.
  */
 import { Entry } from '@napi-rs/keyring';
+import { readRequest } from '../proc/request.js';
 
 interface Request {
   op: 'get' | 'set' | 'delete';
@@ -17,9 +18,7 @@ interface Request {
 }
 
 async function main(): Promise<void> {
-  const parts: Buffer[] = [];
-  for await (const part of process.stdin) parts.push(part as Buffer);
-  const req = JSON.parse(Buffer.concat(parts).toString('utf8')) as Request;
+  const req = await readRequest<Request>();
   let reply: Record<string, unknown>;
   try {
     const entry = new Entry(req.service, req.account, req.store ? { linux: { store: req.store } } : undefined);

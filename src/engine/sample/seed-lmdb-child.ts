@@ -1,10 +1,9 @@
 /** Writes the sample LMDB working memory in its own process (see seedLmdb). Request on stdin, JSON on stdout. */
 import { Prng } from './prng.js';
 import { writeSampleLmdb } from './seed-lmdb.js';
+import { readRequest } from '../proc/request.js';
 
-const parts: Buffer[] = [];
-for await (const part of process.stdin) parts.push(part as Buffer);
-const req = JSON.parse(Buffer.concat(parts).toString('utf8')) as { dir: string; seed: number; bytes: number };
+const req = await readRequest<{ dir: string; seed: number; bytes: number }>();
 try {
   const entries = await writeSampleLmdb(req.dir, new Prng(req.seed), req.bytes);
   process.stdout.write(JSON.stringify({ entries }));

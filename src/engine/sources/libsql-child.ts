@@ -6,6 +6,7 @@
  * them. Request on stdin (the key never travels in argv), JSON on stdout.
  */
 import { column, openLibsql, tableCounts } from './libsql-db.js';
+import { readRequest } from '../proc/request.js';
 
 interface Request {
   file: string;
@@ -15,9 +16,7 @@ interface Request {
 }
 
 async function main(): Promise<void> {
-  const parts: Buffer[] = [];
-  for await (const part of process.stdin) parts.push(part as Buffer);
-  const req = JSON.parse(Buffer.concat(parts).toString('utf8')) as Request;
+  const req = await readRequest<Request>();
   let reply: Record<string, unknown>;
   try {
     const db = openLibsql(req.file, req.key, { readonly: true });

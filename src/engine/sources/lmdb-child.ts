@@ -16,6 +16,7 @@
  * (LMDB 0.9 refuses to open a plain entry as a database: MDB_INCOMPATIBLE).
  */
 import { open, type RootDatabase } from 'lmdb';
+import { readRequest } from '../proc/request.js';
 
 const MAX_DBS = 64;
 /**
@@ -41,9 +42,7 @@ interface Request {
 }
 
 async function main(): Promise<void> {
-  const parts: Buffer[] = [];
-  for await (const part of process.stdin) parts.push(part as Buffer);
-  const req = JSON.parse(Buffer.concat(parts).toString('utf8')) as Request;
+  const req = await readRequest<Request>();
   const budget = req.residentBudget ?? RESIDENT_BUDGET;
   const binary = { encoding: 'binary', keyEncoding: 'binary' } as const;
   const env: RootDatabase = open({ path: req.path, readOnly: true, maxDbs: MAX_DBS, ...binary });

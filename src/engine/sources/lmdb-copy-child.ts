@@ -4,10 +4,9 @@
  * the env stays open in a process until it exits. Request on stdin, JSON on stdout.
  */
 import { copyEnv } from './lmdb-copy.js';
+import { readRequest } from '../proc/request.js';
 
-const parts: Buffer[] = [];
-for await (const part of process.stdin) parts.push(part as Buffer);
-const req = JSON.parse(Buffer.concat(parts).toString('utf8')) as { location: string; dest: string };
+const req = await readRequest<{ location: string; dest: string }>();
 try {
   await copyEnv(req.location, req.dest);
   process.stdout.write(JSON.stringify({ ok: true }));
