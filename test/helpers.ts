@@ -89,3 +89,40 @@ export function expectedArchiveTree(homeHashes: Record<string, string>, map: [st
   }
   return out;
 }
+
+export interface HeldVerify {
+  pid: number;
+  /** Resumes the reader (SIGCONT). */
+  resume(): void;
+  /** Its exit code, once it ended; stdout and stderr as written. */
+  exited: Promise<{ code: number | null; stdout: string; stderr: string }>;
+}
+
+/**
+ * `aico --json backup verify FILE`, held with SIGSTOP mid-read (a progress event short of the
+ * end), so whatever the machine's speed it has the archive open while the caller acts on it.
+ * It runs in one process (malloc already set, so bin/aico.js does not start a child): the
+ * signal must hold the reader itself.
+ */
+export async function startHeldVerify(file: string): Promise<HeldVerify> {
+  const child = spawn(process.execPath, [BIN, '--json', 'backup', 'verify', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '4194304' } });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  const exited = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+  let stopped = false;
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on('data', (d) => {
+      stderr += d;
+      if (stopped) return;
+      const lines = stderr.slice(0, stderr.lastIndexOf('\n') + 1).split('\n').filter(Boolean);
+      const events = lines.map((l) => JSON.parse(l) as { type: string; bytesDone?: number; bytesTotal?: number });
+      if (events.some((e) => e.type === 'progress' && (e.bytesDone ?? 0) < (e.bytesTotal ?? 0))) {
+        stopped = child.kill('SIGSTOP');
+        resolve();
+      }
+    });
+    child.on('close', () => reject(new Error(`verify ended before it was stopped midway:\n${stderr}`)));
+  });
+  return { pid: child.pid!, resume: () => child.kill('SIGCONT'), exited };
+}

@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { create, seedFiles } from '../../src/engine/index.js';
-import { BIN, runCli, tempDir } from '../helpers.js';
+import { runCli, startHeldVerify, tempDir } from '../helpers.js';
 
 const A = 'aico-backup-20260301-101500.tar.zst.enc';
 const B = 'aico-backup-20260302-101500.tar.gz';
@@ -110,27 +109,8 @@ describe('aico backup delete', () => {
     const made = await create({ home, outputDir: path.join(dir, 'out'), encrypt: false, compression: 'zstd', compressionLevel: 1, include: ['models', 'cache', 'config'], exclude: [] });
     const file = made.backup.path;
 
-    // In one process (bin/aico.js runs it in a child unless malloc is already set): SIGSTOP must hold the reader itself.
-    const verify = spawn(process.execPath, [BIN, '--json', 'backup', 'verify', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '4194304' } });
-    let stdout = '';
-    let stderr = '';
-    verify.stdout.on('data', (d) => (stdout += d));
-    const exited = new Promise<number | null>((resolve) => verify.on('close', resolve));
-    let stopped = false;
-    await new Promise<void>((resolve, reject) => {
-      verify.stderr.on('data', (d) => {
-        stderr += d;
-        if (stopped) return;
-        // Held mid-read with SIGSTOP, so the delete lands while verify has the file open on any machine.
-        if (events(stderr.slice(0, stderr.lastIndexOf('\n') + 1)).some((e) => e.type === 'progress' && e.bytesDone < e.bytesTotal)) {
-          stopped = verify.kill('SIGSTOP');
-          resolve();
-        }
-      });
-      verify.on('close', () => reject(new Error(`verify ended before it was stopped midway:\n${stderr}`)));
-    });
-
-    const del = await runCli(['--json', 'backup', 'delete', file]).finally(() => verify.kill('SIGCONT'));
+    const verify = await startHeldVerify(file);
+    const del = await runCli(['--json', 'backup', 'delete', file]).finally(() => verify.resume());
     assert.equal(del.code, 0, del.stdout + del.stderr);
     assert.deepEqual(del.json.backups[0].readers.map((p: any) => p.pid), [verify.pid]);
     assert.match(del.json.backups[0].readers[0].command, /backup verify/);
@@ -139,7 +119,8 @@ describe('aico backup delete', () => {
     assert.match(warning.message, new RegExp(`open in pid ${verify.pid} `));
     await assert.rejects(fs.stat(file), { code: 'ENOENT' });
 
-    assert.equal(await exited, 0, stderr);
+    const { code, stdout, stderr } = await verify.exited;
+    assert.equal(code, 0, stderr);
     assert.deepEqual([JSON.parse(stdout).verified, JSON.parse(stdout).problems], [true, []]);
   });
 });

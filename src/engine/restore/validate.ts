@@ -30,23 +30,6 @@ function sameCounts(got: DatabaseCounts, want: Metadata['databases'][string]): s
 
 const sortKeys = (o: Record<string, number>) => Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : 1)));
 
-/**
- * Opens every staged database with its own engine and compares its counts
- * with what the backup recorded. Any failure stops the restore before the
- * target is touched.
- */
-export async function validateStaged(
-  staging: string,
-  units: string[],
-  metadata: Metadata,
-  libsqlKey: string | null,
-  adapters: Record<string, DatabaseAdapter[]> = DATABASE_ADAPTERS,
-  signal?: AbortSignal,
-  warn?: (code: WarningCode, message: string) => void,
-): Promise<UnitValidation[]> {
-  return new UnitValidations({ staging, units, metadata, libsqlKey: async () => libsqlKey, adapters, signal, warn }).finish();
-}
-
 export interface UnitValidationOptions {
   staging: string;
   units: string[];
@@ -59,7 +42,9 @@ export interface UnitValidationOptions {
 }
 
 /**
- * The databases live in separate directories of staging and each engine
+ * Opens every staged database with its own engine and compares its counts
+ * with what the backup recorded; any failure stops the restore before the
+ * target is touched. The databases live in separate directories of staging and each engine
  * opens only its own, so each is validated as soon as its files are staged
  * (`start`), beside the staging of the rest and the other validations: the
  * Chroma server check (seconds) overlaps staging LMDB and the libSQL

@@ -54,8 +54,6 @@ export const lmdbAdapter: DatabaseAdapter = {
   },
 
   async validate(location, opts): Promise<ValidationResult> {
-    // The child loads the same module: refused here, with how to build the right one, before it opens anything.
-    await loadLmdb();
     const read = await readEveryEntry(location, opts.signal);
     if ('problem' in read) return { ok: false, counts: {}, problems: [read.problem] };
     const reply = read.reply;
@@ -97,6 +95,7 @@ async function inChild(
   request: { countOnly?: boolean; resume?: unknown; residentBudget?: number },
   signal?: AbortSignal,
 ): Promise<{ reply: Record<string, unknown> } | { problem: string }> {
+  // The child loads the same module: refused here, with how to build the right one, before it opens anything.
   await loadLmdb();
   const hadLock = await fs.stat(path.join(location, 'lock.mdb')).then(() => true, () => false);
   const result = await runSiblingChild(import.meta.url, 'lmdb-child', { path: location, ...request }, { signal });

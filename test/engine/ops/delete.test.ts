@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { create, deleteBackups, isAicoError, seedFiles, type EngineEvent } from '../../../src/engine/index.js';
-import { BIN, tempDir } from '../../helpers.js';
+import { startHeldVerify, tempDir } from '../../helpers.js';
 
 const LOCK = '.aico-backup.lock';
 const A = 'aico-backup-20260301-101500.tar.zst.enc';
@@ -132,36 +131,19 @@ describe('deleteBackups', () => {
     const made = await create({ home, outputDir: path.join(dir, 'out'), encrypt: false, compression: 'lz4', compressionLevel: 1, include: ['models', 'cache', 'config'], exclude: [] });
     const file = made.backup.path;
 
-    // In one process (bin/aico.js runs it in a child unless malloc is already set): SIGSTOP must hold the reader itself.
-    const child = spawn(process.execPath, [BIN, '--json', 'backup', 'verify', file], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MALLOC_MMAP_THRESHOLD_: '4194304' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-    // Stop the reader mid-file: the delete then happens while it holds the archive open, whatever the machine's speed.
-    let stopped = false;
-    await new Promise<void>((resolve, reject) => {
-      child.stderr.on('data', (d) => {
-        stderr += d;
-        if (stopped) return;
-        const events = stderr.split('\n').slice(0, -1).map((l) => JSON.parse(l) as EngineEvent);
-        if (events.some((e) => e.type === 'progress' && e.bytesDone < (e.bytesTotal ?? 0))) {
-          stopped = child.kill('SIGSTOP');
-          resolve();
-        }
-      });
-      child.on('close', () => reject(new Error(`verify ended before it was stopped midway:\n${stderr}`)));
-    });
+    // Held mid-file: the delete then happens while it holds the archive open, whatever the machine's speed.
+    const child = await startHeldVerify(file);
 
     const warnings: EngineEvent[] = [];
-    const r = await deleteBackups({ paths: [file] }, { onEvent: (e) => e.type === 'warning' && warnings.push(e) }).finally(() => child.kill('SIGCONT'));
+    const r = await deleteBackups({ paths: [file] }, { onEvent: (e) => e.type === 'warning' && warnings.push(e) }).finally(() => child.resume());
 
     await assert.rejects(fs.stat(file), { code: 'ENOENT' });
     assert.deepEqual(r.backups[0]!.readers?.map((p) => p.pid), [child.pid]);
     assert.match(r.backups[0]!.readers![0]!.command, /backup verify/);
     assert.equal(warnings.length, 1);
     assert.match((warnings[0] as { message: string }).message, new RegExp(`is open in pid ${child.pid} .*deleted anyway`));
-    assert.equal(await exited, 0, stderr);
+    const { code, stdout, stderr } = await child.exited;
+    assert.equal(code, 0, stderr);
     const doc = JSON.parse(stdout);
     assert.equal(doc.verified, true);
     assert.deepEqual(doc.problems, []);

@@ -8,7 +8,7 @@ import { after, test } from 'node:test';
 import { open } from 'lmdb';
 import type { Metadata } from '../../../src/engine/archive/metadata.js';
 import type { AicoError } from '../../../src/engine/errors.js';
-import { validateStaged } from '../../../src/engine/restore/validate.js';
+import { UnitValidations } from '../../../src/engine/restore/validate.js';
 import { lmdbAdapter, readEveryEntry } from '../../../src/engine/sources/lmdb.js';
 import { ROOT, runCli, tempDir } from '../../helpers.js';
 import { startWriter } from './live-writer.js';
@@ -201,7 +201,7 @@ test('restoring an archive whose metadata says its LMDB is encrypted (aico-backu
   await fs.mkdir(path.join(staging, 'data', 'memory', 'working'), { recursive: true });
   await fs.writeFile(path.join(staging, 'data', 'memory', 'working', 'data.mdb'), randomBytes(16384));
   const metadata = { databases: { lmdb: { kind: 'database', archive_path: 'databases/working/', size_bytes: 16384, files: 1, encrypted: true, consistent: true, method: 'write-txn-copy', entries: 3 } } } as unknown as Metadata;
-  await assert.rejects(validateStaged(staging, ['working'], metadata, null), (error: AicoError) => {
+  await assert.rejects(new UnitValidations({ staging, units: ['working'], metadata, libsqlKey: async () => null }).finish(), (error: AicoError) => {
     assert.equal(error.code, 'DATABASE_INVALID');
     assert.match(error.message, /LMDB working memory in this backup is encrypted .*Nothing was restored/);
     assert.match(error.hint ?? '', /--database/);
