@@ -48,7 +48,7 @@ commands it uses $AICO_BACKUP_PASSWORD or a stored password before asking for on
   passwordOptions(
     backup
       .command('create')
-      .description('create a full backup of the AICO home')
+      .description('create a backup of the AICO home: full, or only what changed since an earlier one')
       .option('-o, --output <dir>', 'directory for the archive (default: backup.output_dir, ~/backups/aico/)')
       .option('--no-encrypt', 'write an unencrypted archive')
       .option('--no-compress', 'do not compress (same as --compression none)')
@@ -56,7 +56,10 @@ commands it uses $AICO_BACKUP_PASSWORD or a stored password before asking for on
       .option('--compression-level <n>', 'compression level 1 (fast) .. 9 (small)')
       .option('--include <list>', `only these sources (${SOURCE_LIST})`)
       .option('--exclude <list>', `leave out these sources (${SOURCE_LIST})`)
-      .option('--allow-live', 'copy a database that is in use anyway (Chroma, RocksDB); marked inconsistent'),
+      .option('--allow-live', 'copy a database that is in use anyway (Chroma, RocksDB); marked inconsistent')
+      .option('--type <type>', 'full; incremental (since the newest backup); differential (since the newest full); auto (incremental, else full)', 'full')
+      .option('--parent <backup>', 'build on this backup (path or id) instead of the newest one')
+      .option('--max-chain <n>', 'longest incremental chain to make (default: backup.max_chain, 14)'),
   ).action(async (flags, cmd: Command) => {
     // Commander reports --no-encrypt as encrypt=false and defaults it to true; only an explicit flag overrides the config.
     const explicit = (name: string) => cmd.getOptionValueSource(name) === 'cli';

@@ -87,6 +87,14 @@ export const WARNING_CODES = {
     from: 'create',
     meaning: 'a file changed size while it was read; its copy may be inconsistent',
   },
+  PARENT_SKIPPED: {
+    from: 'create (incremental, differential, auto)',
+    meaning: 'a newer backup in the output directory was not used as the parent because it is damaged or of a newer format; the message names it and why. The parent is the newest backup that opens',
+  },
+  FULL_INSTEAD: {
+    from: 'create (`--type auto`)',
+    meaning: 'there was no backup to build an incremental on (none, another home, another password or master key, or its chain at the length limit), so a full backup was made; the message says why',
+  },
   RESTORE_RECOVERED: {
     from: 'restore',
     meaning:
@@ -117,6 +125,8 @@ export const VERIFY_PROBLEM_CODES = {
   METADATA_MISMATCH: 'metadata.json disagrees with the encrypted header or with the detected compression',
   LOCATOR_MISMATCH: 'the end marker (locator) does not match the stream',
   LAYOUT: 'metadata.json is not first or is missing, manifest.blocks is missing, or the manifest appears twice with different content',
+  PARENT_MISMATCH:
+    'an incremental or differential backup does not fit the backup it names as its parent: a block or file it takes from the parent is not there, or the parent is not the very archive it was made from',
 } as const satisfies Record<string, string>;
 
 export type VerifyProblemCode = keyof typeof VERIFY_PROBLEM_CODES;

@@ -47,6 +47,7 @@ export const SETTINGS: TuiSettings = {
     output_dir: OUT,
     include: ['libsql', 'chromadb', 'lmdb', 'rocksdb', 'config'],
     exclude: ['models', 'cache', 'temp'],
+    max_chain: 14,
     retention: { keep_daily: 7, keep_weekly: 4, keep_monthly: 6 },
     schedule: { enabled: false, frequency: 'daily', time: '02:00', day: 'sunday' },
   },
@@ -148,6 +149,8 @@ export function backupEntry(i: number, opts: { encrypted?: boolean; problem?: Ba
     compression: 'zstd',
     sources: encrypted ? null : ['libsql', 'chromadb', 'working', 'config'],
     purpose: 'backup',
+    parent_name: null,
+    chain_intact: null,
     problem: opts.problem ?? null,
   };
 }
@@ -381,7 +384,7 @@ export class FakeEngine {
         container_version: opts.path.endsWith('.enc') ? 1 : null,
         purpose: metadata.purpose ?? 'backup',
         metadata,
-        contents: { files, bytes, bySource },
+        contents: { files, bytes, stored_bytes: bytes, bySource },
       };
     },
 
@@ -396,7 +399,7 @@ export class FakeEngine {
       const ok = this.verifyProblems.length === 0;
       const durationMs = Date.now() - started;
       ctx.onEvent?.({ type: 'summary', op: 'verify', ok, durationMs, bytes: 15 * MiB });
-      return { ok, path: opts.path, id: sampleMetadata().id, encrypted: opts.path.endsWith('.enc'), compression: 'zstd', files: 14, bytes: 15 * MiB, problems: [...this.verifyProblems], durationMs };
+      return { ok, path: opts.path, id: sampleMetadata().id, encrypted: opts.path.endsWith('.enc'), compression: 'zstd', files: 14, bytes: 15 * MiB, problems: [...this.verifyProblems], chain: [], durationMs };
     },
 
     create: async (opts: CreateOptions, ctx: OperationContext = {}): Promise<CreateResult> => {
@@ -430,6 +433,9 @@ export class FakeEngine {
           id: sampleMetadata().id,
           type: 'full',
           parent_id: null,
+          chain_length: 0,
+          data_bytes: 80 * MiB,
+          stored_bytes: 80 * MiB,
           bytes: 15 * MiB,
           created: sampleMetadata().created,
           encrypted: opts.encrypt,

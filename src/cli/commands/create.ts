@@ -12,12 +12,16 @@ export interface CreateFlags extends PasswordFlags {
   include?: string;
   exclude?: string;
   allowLive?: boolean;
+  type?: string;
+  parent?: string;
+  maxChain?: string;
 }
 
 /** The engine's flags out of the command line's (the password flags stay here). */
 export function engineFlags(flags: CreateFlags): EngineCreateFlags {
-  const { output, encrypt, compress, compression, compressionLevel, include, exclude, allowLive } = flags;
-  return { output, encrypt, compress, compression, compressionLevel, include, exclude, allowLive };
+  const { output, encrypt, compress, compression, compressionLevel, include, exclude, allowLive, parent, maxChain } = flags;
+  const type = flags.type as EngineCreateFlags['type'];
+  return { output, encrypt, compress, compression, compressionLevel, include, exclude, allowLive, type, parent, maxChain };
 }
 
 /** `engine` is the real one except in tests that compare what the CLI and the TUI ask of it. */
@@ -38,6 +42,7 @@ export async function runCreate(ctx: RunContext, flags: CreateFlags, engine: { c
       .join('\n');
     return [
       `Backup created: ${b.path}`,
+      b.type === 'full' ? '' : `  ${b.type} on ${b.parent_id} (link ${b.chain_length} of its chain); ${formatBytes(b.stored_bytes)} of ${formatBytes(b.data_bytes)} stored, the rest is in the chain`,
       `  ${formatBytes(b.bytes)}, ${b.encrypted ? 'encrypted' : 'NOT encrypted'}, ${b.compression}, ${b.files} files, ${formatDuration(result.durationMs)}`,
       sources,
       b.encrypted ? `  master key ${result.masterKey.included ? `included (from ${result.masterKey.source === 'env' ? 'AICO_MASTER_KEY' : 'the keyring'})` : 'NOT included'}` : '',

@@ -7,14 +7,22 @@ import { readPassword, type PasswordFlags } from '../password.js';
 export async function runVerify(ctx: RunContext, file: string, flags: PasswordFlags): Promise<void> {
   const result = await verify({ path: path.resolve(file), password: readPassword(flags) }, { onEvent: (e) => ctx.out.event(e), signal: ctx.signal });
   if (!result.ok) {
-    throw new AicoError('CHECKSUM_MISMATCH', `Verification failed: ${result.problems.length} problem(s) in ${result.path}.`, {
-      hint: result.problems.slice(0, 5).map((p) => p.message).join('\n  ') + '\n  Use another copy of this backup.',
-      details: { problems: result.problems },
+    const bad = result.problems.length > 0 ? { path: result.path, problems: result.problems } : result.chain.find((l) => !l.ok)!;
+    const where = bad.path === result.path ? result.path : `${bad.path}, which ${path.basename(result.path)} builds on`;
+    throw new AicoError('CHECKSUM_MISMATCH', `Verification failed: ${bad.problems.length} problem(s) in ${where}.`, {
+      hint: bad.problems.slice(0, 5).map((p) => p.message).join('\n  ') + '\n  Use another copy of this backup.',
+      details: { problems: bad.problems, archive: bad.path },
     });
   }
+  const chain = result.chain.map((l) => ({ path: l.path, id: l.id, type: l.type, ok: l.ok }));
   ctx.out.result(
-    { verified: true, path: result.path, id: result.id, files: result.files, bytes: result.bytes, problems: [], duration_ms: result.durationMs },
-    () => `OK: ${result.path}\n  ${result.files} files checked, ${formatBytes(result.bytes)}, ${result.encrypted ? 'encrypted' : 'not encrypted'}, ${result.compression}`,
+    { verified: true, path: result.path, id: result.id, files: result.files, bytes: result.bytes, problems: [], chain, duration_ms: result.durationMs },
+    () =>
+      [
+        `OK: ${result.path}`,
+        `  ${result.files} files checked, ${formatBytes(result.bytes)}, ${result.encrypted ? 'encrypted' : 'not encrypted'}, ${result.compression}`,
+        ...result.chain.map((l) => `  OK: builds on ${path.basename(l.path)} (${l.type}), verified too`),
+      ].join('\n'),
   );
 }
 
@@ -26,12 +34,12 @@ export async function runInfo(ctx: RunContext, file: string, flags: PasswordFlag
       `${result.path}`,
       `  id          ${m.id}`,
       `  created     ${m.created}`,
-      `  type        ${m.backup_type}${m.parent_id ? ` (parent ${m.parent_id})` : ''}`,
+      `  type        ${m.backup_type}${m.parent ? `, link ${m.chain_length} of its chain, on ${m.parent.name} (${m.parent.id})` : m.parent_id ? ` (parent ${m.parent_id})` : ''}`,
       ...(result.purpose === 'pre-restore'
         ? [`  purpose     safety backup, made before a restore replaced it${m.pre_restore ? `: ${m.pre_restore.units.join(', ')} of ${m.pre_restore.target}, restoring ${path.basename(m.pre_restore.archive)}` : ''}`]
         : []),
       `  format      ${m.backup_version} (written by aico-backup ${m.tool?.version})`,
-      `  size        ${formatBytes(result.bytes)} (${formatBytes(result.contents.bytes)} of data in ${result.contents.files} files)`,
+      `  size        ${formatBytes(result.bytes)} (${formatBytes(result.contents.bytes)} of data in ${result.contents.files} files${m.parent ? `, ${formatBytes(result.contents.stored_bytes)} of it stored here` : ''})`,
       `  encryption  ${m.encryption.enabled ? `${m.encryption.cipher}, ${m.encryption.kdf} x${m.encryption.iterations}` : 'none'}`,
       `  compression ${m.compression.algorithm}${m.compression.level ? ` level ${m.compression.level}` : ''}`,
       `  sources:`,
@@ -52,7 +60,8 @@ export async function runList(ctx: RunContext, dir: string | undefined, flags: {
     const rows = result.backups.map((b) => {
       const when = b.created ? b.created.replace('T', ' ').slice(0, 19) : '?'.padEnd(19);
       const type = b.purpose === 'pre-restore' ? 'safety' : b.type ?? '?';
-      const base = `${when}  ${type.padEnd(12)} ${formatBytes(b.bytes).padStart(9)}  ${b.encrypted ? 'enc ' : 'open'}  ${b.name}`;
+      const on = b.parent_id ? (b.chain_intact ? `  <- ${b.parent_name}` : `  <- ${b.parent_name ?? `${b.parent_id} (missing)`}, CHAIN BROKEN`) : '';
+      const base = `${when}  ${type.padEnd(12)} ${formatBytes(b.bytes).padStart(9)}  ${b.encrypted ? 'enc ' : 'open'}  ${b.name}${on}`;
       const problem = b.problem ? `\n    ! ${b.problem.code}: ${b.problem.message}` : '';
       const verbose = flags.verbose
         ? `\n    id ${b.id ?? '?'}  format ${b.format_version ?? '?'}  ${b.compression ?? '?'}${b.sources ? `  sources ${b.sources.join(',')}` : ''}`

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { AicoError } from '../errors.js';
 import { parseManifest, readEntryBuffer } from './inspect.js';
 import { BLOCK_HASH_BYTES, BLOCKS_ENTRY, MANIFEST_ENTRY } from './layout.js';
@@ -20,6 +21,11 @@ export interface FileBlocks {
 
 export interface BlockIndex {
   manifest: Manifest;
+  /** SHA-256 (hex) of the manifest.json entry and of the manifest.blocks entry: what a delta's parent link records. */
+  manifestSha256: string;
+  blocksSha256: string;
+  /** The manifest.json entry's exact bytes (a walk of the archive is held to them). */
+  manifestRaw: Buffer;
   /** Every manifest file by its path. */
   files: Map<string, FileBlocks>;
 }
@@ -37,12 +43,17 @@ const corrupt = (why: string) => new AicoError('CORRUPT_ARCHIVE', why, { hint: '
 export async function readBlockIndex(reader: ArchiveReader, signal?: AbortSignal): Promise<BlockIndex> {
   const loc = await reader.locator();
   let manifest = null as Manifest | null;
+  let manifestSha256 = '';
+  let manifestRaw: Buffer = Buffer.alloc(0);
   let blocks = null as Buffer | null;
   await parseTar(reader.tar(loc.tailOffset, reader.payloadLength - reader.locatorFrameLength, signal), async (entry) => {
     const name = entry.header.name;
     if (!manifest) {
       if (name !== MANIFEST_ENTRY) throw corrupt(`The archive tail does not start with ${MANIFEST_ENTRY}.`);
-      manifest = parseManifest(await readEntryBuffer(entry));
+      const raw = await readEntryBuffer(entry);
+      manifestRaw = raw;
+      manifestSha256 = createHash('sha256').update(raw).digest('hex');
+      manifest = parseManifest(raw);
       return;
     }
     if (name !== BLOCKS_ENTRY) throw corrupt(`${BLOCKS_ENTRY} does not follow ${MANIFEST_ENTRY} (found "${name}").`);
@@ -55,7 +66,8 @@ export async function readBlockIndex(reader: ArchiveReader, signal?: AbortSignal
   });
   if (!manifest) throw corrupt(`The archive has no ${MANIFEST_ENTRY}.`);
   if (!blocks) throw corrupt(`The archive has no ${BLOCKS_ENTRY}.`);
-  return { manifest, files: runsOf(manifest, blocks) };
+  const blocksSha256 = createHash('sha256').update(blocks).digest('hex');
+  return { manifest, manifestSha256, blocksSha256, manifestRaw, files: runsOf(manifest, blocks) };
 }
 
 /** Each file's run of hashes, which must start where the previous one ends (the entry's size was checked to be their sum). */

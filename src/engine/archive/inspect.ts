@@ -1,5 +1,6 @@
 import { AicoError } from '../errors.js';
-import { FORMAT_VERSION, MANIFEST_ENTRY, METADATA_ENTRY } from './layout.js';
+import { badRuns } from './delta-blocks.js';
+import { MANIFEST_ENTRY, MAX_FORMAT_VERSION, METADATA_ENTRY } from './layout.js';
 import type { Manifest, Metadata } from './metadata.js';
 import type { ArchiveReader } from './reader.js';
 import { parseTar, type TarEntry } from './tar-in.js';
@@ -42,8 +43,8 @@ export async function readMetadata(reader: ArchiveReader): Promise<{ metadata: M
  */
 export function formatVersionOf(metadata: Metadata): number {
   const version = metadata.backup_version;
-  if (Number.isInteger(version) && version > FORMAT_VERSION) {
-    throw new AicoError('UNSUPPORTED_FORMAT', `This archive is format ${version}; this aico-backup reads up to ${FORMAT_VERSION}.`, {
+  if (Number.isInteger(version) && version > MAX_FORMAT_VERSION) {
+    throw new AicoError('UNSUPPORTED_FORMAT', `This archive is format ${version}; this aico-backup reads up to ${MAX_FORMAT_VERSION}.`, {
       hint: 'Install a newer aico-backup to read it.',
     });
   }
@@ -102,5 +103,11 @@ function checkManifestShape(manifest: Manifest): void {
     }
     if (f.block_size === 0 || f.blocks_count !== Math.ceil(f.size / f.block_size)) throw bad(`${f.path}: block count does not fit its size`);
     if (typeof f.sha256 !== 'string' || !/^[0-9a-f]{64}$/.test(f.sha256)) throw bad(`${f.path}: "sha256" is not a SHA-256`);
+    if (f.stored !== undefined && !(['whole', 'blocks', 'parent'] as unknown[]).includes(f.stored)) throw bad(`${f.path}: "stored" is ${JSON.stringify(f.stored)}`);
+    if (f.stored === 'blocks') {
+      const why = badRuns(f);
+      if (why) throw bad(`${f.path}: ${why}`);
+    } else if (f.changed !== undefined) throw bad(`${f.path}: changed blocks listed for a file not stored as blocks`);
   }
+  if (manifest.deleted !== undefined && !(Array.isArray(manifest.deleted) && manifest.deleted.every((p) => typeof p === 'string'))) throw bad('"deleted" is not a list of paths');
 }

@@ -1,5 +1,12 @@
-/** Names and limits of archive format v1 (docs/FORMAT.md). */
+/** Names and limits of the archive formats (docs/FORMAT.md). */
+/** Full backups: format 1, so every release since 0.1 reads them. */
 export const FORMAT_VERSION = 1;
+/** Incremental and differential backups (changed blocks against a parent): format 2. */
+export const DELTA_FORMAT_VERSION = 2;
+/** The newest format this version reads. */
+export const MAX_FORMAT_VERSION = 2;
+/** Prefix of the tar entries that hold a file's changed blocks in a format 2 archive. */
+export const DELTA_PREFIX = 'blocks/';
 export const METADATA_ENTRY = 'metadata.json';
 export const MANIFEST_ENTRY = 'manifest.json';
 export const BLOCKS_ENTRY = 'manifest.blocks';

@@ -16,11 +16,27 @@ export interface Metadata {
   platform: { os: string; arch: string; node: string };
   home: string;
   /** Whether encryption_key.enc holds the AICO master key, and where it was read from. */
-  master_key?: { included: boolean; source: 'keyring' | 'env' | 'none' };
+  master_key?: { included: boolean; source: 'keyring' | 'env' | 'none'; fingerprint?: string };
+  /** Format 2: the backup this one builds on (parent_id is its id). */
+  parent?: ParentLink;
+  /** Format 2: links between this backup and its full backup (1 for a delta on a full). */
+  chain_length?: number;
   /** Why the archive was written; absent for an ordinary backup. Matches the file name's label. */
   purpose?: 'pre-restore';
   /** A pre-restore safety backup: the restore it was taken before, and which units it saves. */
   pre_restore?: PreRestore;
+}
+
+/** How a delta names its parent: enough to find it and to know it is the very same archive. */
+export interface ParentLink {
+  id: string;
+  created: string;
+  backup_type: 'full' | 'incremental' | 'differential';
+  /** The parent's file name when this backup was made (a hint: links are found by id). */
+  name: string;
+  /** SHA-256 of the parent's manifest.json entry and of its manifest.blocks entry. */
+  manifest_sha256: string;
+  blocks_sha256: string;
 }
 
 export interface PreRestore {
@@ -67,7 +83,17 @@ export interface ManifestFile {
   /** Index (in hashes) of this file's first block hash in manifest.blocks. */
   blocks_offset: number;
   blocks_count: number;
+  /**
+   * Format 2: where the content is. "whole": the entry `path`; "blocks": the
+   * entry `blocks/<path>` holds the `changed` blocks, every other block is the
+   * parent's; "parent": the parent's file, unchanged. Absent means "whole".
+   */
+  stored?: StoredAs;
+  /** Format 2, "blocks": [first block, count] runs, ascending, not touching. */
+  changed?: [number, number][];
 }
+
+export type StoredAs = 'whole' | 'blocks' | 'parent';
 
 export interface Manifest {
   format: number;
@@ -75,4 +101,6 @@ export interface Manifest {
   /** SHA-256 of the metadata.json entry, so unencrypted archives can check it too. */
   metadata_sha256: string;
   files: ManifestFile[];
+  /** Format 2: paths of the parent's files that this backup no longer has. */
+  deleted?: string[];
 }

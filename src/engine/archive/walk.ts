@@ -7,6 +7,7 @@ import { formatVersionOf, readEntryBuffer, readManifest, type ReadManifest } fro
 import { BLOCK_HASH_BYTES, BLOCKS_ENTRY, KEY_ENTRY, MANIFEST_ENTRY, METADATA_ENTRY } from './layout.js';
 import type { Manifest, ManifestFile, Metadata } from './metadata.js';
 import type { ArchiveReader } from './reader.js';
+import { entryNameOf, hashesOfRuns, storedAs, storedSize } from './delta-blocks.js';
 import { checkTarLayout } from './tar-check.js';
 import { parseTar } from './tar-in.js';
 
@@ -17,7 +18,11 @@ export interface FileSink {
 }
 
 export interface WalkHooks {
-  /** Called for each manifest file whose entry matches its declared size; null skips it. */
+  /**
+   * Called for each manifest file whose entry matches its declared size;
+   * null skips it. The bytes are the stored ones: the whole file, or (format
+   * 2, `stored` "blocks") its changed blocks back to back.
+   */
   onFile?: (file: ManifestFile) => Promise<FileSink | null>;
   /** Called with encryption_key.enc when the archive holds one. */
   onKeyEntry?: (sealed: Buffer) => void;
@@ -73,11 +78,17 @@ export async function walkArchive(reader: ArchiveReader, opts: WalkOptions = {},
   try {
     const loc = await reader.locator();
     const { manifest, raw: manifestRaw } = opts.manifest ?? (await readManifest(reader));
-    const byPath = new Map<string, ManifestFile>(manifest.files.map((f) => [f.path, f]));
+    // Entry name -> file: a file stored as changed blocks is in blocks/<path>; one unchanged since the parent has no entry.
+    const byPath = new Map<string, ManifestFile>();
+    for (const f of manifest.files) {
+      const name = entryNameOf(f);
+      if (name !== null) byPath.set(name, f);
+    }
+    if (metadataFormatOk(manifest) === false) problem('METADATA_MISMATCH', `manifest.json is format ${manifest.format}, which does not fit what it lists.`);
     const seen = new Set<string>();
     const runDigests = new Map<string, string>();
     let blocksSeen = false;
-    const total = manifest.files.reduce((sum, f) => sum + f.size, 0);
+    const total = manifest.files.reduce((sum, f) => sum + storedSize(f), 0);
     const progress = throttledProgress(emit, total);
     let done = 0;
     let tarOffset = 0;
@@ -109,6 +120,7 @@ export async function walkArchive(reader: ArchiveReader, opts: WalkOptions = {},
         if (sha256(raw) !== manifest.metadata_sha256) problem('CHECKSUM_MISMATCH', `${METADATA_ENTRY} does not match its recorded hash.`, name);
         metadata = parseMetadata(raw);
         checkMetadata(metadata, reader, problem);
+        if (metadata.backup_version !== manifest.format) problem('METADATA_MISMATCH', `metadata.json says format ${metadata.backup_version}, manifest.json ${manifest.format}.`);
         if (metadata) opts.onMetadata?.(metadata);
         return;
       }
@@ -130,8 +142,9 @@ export async function walkArchive(reader: ArchiveReader, opts: WalkOptions = {},
       if (!file) return void problem('UNEXPECTED_ENTRY', `Entry "${name}" is not in the manifest.`, name);
       if (seen.has(name)) return void problem('DUPLICATE_ENTRY', `Entry "${name}" appears twice.`, name);
       seen.add(name);
-      const sizeOk = (entry.header.size ?? 0) === file.size;
-      if (!sizeOk) problem('SIZE_MISMATCH', `${name}: ${entry.header.size} bytes in the archive, ${file.size} in the manifest.`, name);
+      const expected = storedSize(file);
+      const sizeOk = (entry.header.size ?? 0) === expected;
+      if (!sizeOk) problem('SIZE_MISMATCH', `${name}: ${entry.header.size} bytes in the archive, ${expected} in the manifest.`, name);
       // Never hand on the bytes of an entry whose size disagrees with the manifest (a bomb or a forgery).
       const sink = sizeOk && opts.onFile ? await opts.onFile(file) : null;
       const hasher = hashes.begin(file.block_size);
@@ -143,11 +156,12 @@ export async function walkArchive(reader: ArchiveReader, opts: WalkOptions = {},
       }
       await sink?.end();
       const digests = await hasher.finish();
-      if (digests.sha256 !== file.sha256) problem('CHECKSUM_MISMATCH', `${name} does not match its SHA-256 in the manifest.`, name);
-      runDigests.set(name, digests.run);
+      // Changed blocks alone have no whole-file hash to match; their block hashes are checked below.
+      if (storedAs(file) === 'whole' && digests.sha256 !== file.sha256) problem('CHECKSUM_MISMATCH', `${name} does not match its SHA-256 in the manifest.`, name);
+      runDigests.set(file.path, digests.run);
     });
     progress.flush(done);
-    for (const f of manifest.files) if (!seen.has(f.path)) problem('MISSING_ENTRY', `${f.path} is listed in the manifest but missing.`, f.path);
+    for (const [name, f] of byPath) if (!seen.has(name)) problem('MISSING_ENTRY', `${name} is listed in the manifest but missing.`, f.path);
     if (!tailFrameSeen) problem('LOCATOR_MISMATCH', 'The end marker does not point at a frame boundary.');
     if (tarOffset !== loc.tarLength) problem('LOCATOR_MISMATCH', `The tar stream has ${tarOffset} bytes; the end marker says ${loc.tarLength}.`);
     if (!metadata) problem('LAYOUT', `The archive has no ${METADATA_ENTRY}.`);
@@ -157,6 +171,12 @@ export async function walkArchive(reader: ArchiveReader, opts: WalkOptions = {},
   } finally {
     await hashes.close();
   }
+}
+
+/** Only format 2 stores files as changed blocks or in the parent; false when a manifest says otherwise. */
+function metadataFormatOk(manifest: Manifest): boolean {
+  const delta = manifest.files.some((f) => storedAs(f) !== 'whole');
+  return !delta || manifest.format >= 2;
 }
 
 function parseMetadata(raw: Buffer): Metadata {
@@ -177,6 +197,9 @@ function checkMetadata(metadata: Metadata, reader: ArchiveReader, problem: (code
   const header = reader.header?.header;
   if (header && (header.id !== metadata.id || header.created !== metadata.created || header.backup_type !== metadata.backup_type)) {
     problem('METADATA_MISMATCH', 'The header and metadata.json describe different backups.');
+  }
+  if (reader.header && reader.header.version !== metadata.backup_version) {
+    problem('METADATA_MISMATCH', `The header says format ${reader.header.version}, metadata.json ${metadata.backup_version}.`);
   }
   if (metadata.compression?.algorithm !== reader.codec.name) {
     problem('METADATA_MISMATCH', `metadata.json says ${metadata.compression?.algorithm}, the data is ${reader.codec.name}.`);
@@ -207,11 +230,15 @@ async function checkBlockRuns(
   let extra = 0;
   let need = (ordered[0]?.blocks_count ?? 0) * BLOCK_HASH_BYTES;
   let run = createHash('sha256');
+  // A file stored as changed blocks: its stored bytes hash to the subset of its run the changed blocks name.
+  let held: Buffer[] = [];
   const close = () => {
     const f = ordered[fileIndex]!;
     const expected = digests.get(f.path);
-    if (expected !== undefined && expected !== run.digest('hex')) problem('BLOCK_HASH_MISMATCH', `${f.path}: block hashes do not match its content.`, f.path);
+    const actual = storedAs(f) === 'blocks' ? createHash('sha256').update(hashesOfRuns(Buffer.concat(held), f.changed ?? [])).digest('hex') : run.digest('hex');
+    if (expected !== undefined && expected !== actual) problem('BLOCK_HASH_MISMATCH', `${f.path}: block hashes do not match its content.`, f.path);
     run = createHash('sha256');
+    held = [];
     fileIndex++;
     need = (ordered[fileIndex]?.blocks_count ?? 0) * BLOCK_HASH_BYTES;
   };
@@ -220,7 +247,8 @@ async function checkBlockRuns(
     let pos = 0;
     while (pos < chunk.length && fileIndex < ordered.length) {
       const n = Math.min(need, chunk.length - pos);
-      run.update(chunk.subarray(pos, pos + n));
+      if (storedAs(ordered[fileIndex]!) === 'blocks') held.push(Buffer.from(chunk.subarray(pos, pos + n)));
+      else run.update(chunk.subarray(pos, pos + n));
       pos += n;
       need -= n;
       while (fileIndex < ordered.length && need === 0) close();

@@ -8,20 +8,21 @@ import { payloadKeyBytes, SegmentSealer } from '../crypto/segments.js';
 import { AicoError, throwIfAborted } from '../errors.js';
 import { AtomicFile } from '../fsutil/atomic-file.js';
 import { BlockSpool } from './block-spool.js';
-import { spoolEntry } from './entry-spool.js';
+import { changedRuns, storedSize } from './delta-blocks.js';
+import { DeltaWriter } from './delta-writer.js';
 import { ReadPool, type HashedRead } from './read-pool.js';
 import {
   BLOCK_HASH_BYTES,
   BLOCKS_ENTRY,
   CHUNK_SIZE,
   DEFAULT_BLOCK_SIZE,
-  FORMAT_VERSION,
+  DELTA_FORMAT_VERSION,
   MANIFEST_ENTRY,
   METADATA_ENTRY,
   SEGMENT_SIZE,
 } from './layout.js';
 import { encodeLocator } from './locator.js';
-import type { Manifest, ManifestFile, Metadata } from './metadata.js';
+import type { Manifest, ManifestFile, Metadata, StoredAs } from './metadata.js';
 import { TarOut, type ByteSink } from './tar-out.js';
 
 export interface PlannedFile {
@@ -34,25 +35,25 @@ export interface PlannedFile {
 }
 
 /**
- * An entry whose bytes are made while the archive is written (e.g. the
- * changed blocks of a file against a parent backup), so its size is only
- * known once it has been produced. The writer spools it first
- * (entry-spool.ts); the manifest describes the bytes produced.
+ * A file of a format 2 (delta) archive: compared block by block with the
+ * parent's hashes of the same path and stored whole, as its changed blocks,
+ * or not at all (docs/FORMAT.md §18). The manifest describes the file as it
+ * is, whatever is stored.
  */
-export interface ProducedEntry {
-  source: string;
-  archivePath: string;
-  mode: number;
-  mtime: Date;
-  /** What finishing this entry counts for in progress (e.g. the size of the file it was computed from). */
-  progressBytes: number;
-  produce(signal?: AbortSignal): AsyncIterable<Buffer>;
+export interface DeltaFile extends PlannedFile {
+  /** The parent's block hashes of this path; null when the parent has no such file (stored whole). */
+  parentHashes: Buffer | null;
+  /**
+   * Whether changed blocks may be stored alone: only for files that cannot
+   * change between the hash pass and the write (staged database copies).
+   * Others (config, extras, read in place) are stored whole or not at all.
+   */
+  blockwise: boolean;
 }
 
-/** A file stored as it is (every full backup), or a produced entry. */
-export type ArchiveEntry = PlannedFile | ProducedEntry;
+export type ArchiveEntry = PlannedFile | DeltaFile;
 
-export const isProduced = (entry: ArchiveEntry): entry is ProducedEntry => 'produce' in entry;
+export const isDelta = (entry: ArchiveEntry): entry is DeltaFile => 'parentHashes' in entry;
 
 export interface ArchiveEncryption {
   password: Buffer;
@@ -69,8 +70,8 @@ export interface WriteArchiveOptions {
   /** Small entries placed right after metadata.json (e.g. encryption_key.enc). */
   extraEntries?: { name: string; data: Buffer }[];
   files: ArchiveEntry[];
-  /** A private directory for produced entries' spool files; required when there are any. */
-  spoolDir?: string;
+  /** Format 2: paths of the parent's files this backup no longer has. */
+  deleted?: string[];
   onProgress?: (bytesDone: number, source: string) => void;
   onFileChanged?: (file: PlannedFile, bytesOnDisk: number) => void;
   /** Runs once every byte is written, before the archive gets its name; throwing discards it. */
@@ -83,13 +84,17 @@ export interface WriteArchiveResult {
   bytes: number;
   tarBytes: number;
   files: number;
+  /** Bytes of file content stored in this archive (a delta stores only what changed). */
+  storedBytes: number;
 }
 
 const concurrency = () => Math.max(2, availableParallelism()) + 1;
 
 /** Writes one archive (docs/FORMAT.md) atomically; nothing appears under `path` unless it succeeds. */
 export async function writeArchive(opts: WriteArchiveOptions): Promise<WriteArchiveResult> {
-  if (!opts.spoolDir && opts.files.some(isProduced)) throw new AicoError('INTERNAL', 'An archive with produced entries needs a spool directory.');
+  if (opts.files.some(isDelta) !== (opts.metadata.backup_version === DELTA_FORMAT_VERSION)) {
+    throw new AicoError('INTERNAL', 'Delta files go into format 2 archives, and only they.');
+  }
   const out = await AtomicFile.create(opts.path);
   const spool = await BlockSpool.create(`${opts.path}.${process.pid}.blocks.partial`).catch(async (e) => {
     await out.abort();
@@ -137,7 +142,7 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
     finishEncryption = async () => {
       const payloadLength = await sealer.end();
       try {
-        await out.writeAt(encodeHeader(publicHeader, payloadLength, kek, dataKey), 0);
+        await out.writeAt(encodeHeader(publicHeader, payloadLength, kek, dataKey, metadata.backup_version), 0);
       } finally {
         kek.fill(0);
         dataKey.fill(0);
@@ -158,7 +163,7 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
       await body.addBuffer({ name: extra.name, size: extra.data.length, mode: 0o600, mtime: now }, extra.data);
     }
     /** One file into the tar and the manifest; `counted`: its bytes are progress. */
-    const addFile = async (file: PlannedFile, counted: boolean) => {
+    const addFile = async (file: PlannedFile, counted: boolean, extra: Partial<ManifestFile> = {}) => {
       const firstBlock = spool.count;
       const read: Partial<HashedRead> = {};
       const chunks = reader.read(file.absPath, file.size, DEFAULT_BLOCK_SIZE, (h) => spool.add(h), read, signal);
@@ -185,21 +190,48 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
         block_size: DEFAULT_BLOCK_SIZE,
         blocks_offset: firstBlock,
         blocks_count: spool.count - firstBlock,
+        ...extra,
       });
     };
+    const deltas = new DeltaWriter(body, reader, signal);
     for (const entry of opts.files) {
       throwIfAborted(signal);
-      if (!isProduced(entry)) {
+      if (!isDelta(entry)) {
         await addFile(entry, true);
         continue;
       }
-      const spooled = await spoolEntry(entry, opts.spoolDir!, signal);
-      try {
-        await addFile(spooled, false);
-      } finally {
-        await spooled.remove();
+      if (!entry.parentHashes) {
+        await addFile(entry, true, { stored: 'whole' });
+        continue;
       }
-      bytesDone += entry.progressBytes;
+      const hashed = await deltas.hash(entry);
+      const runs = changedRuns(hashed.hashes, entry.parentHashes);
+      const describe = (stored: StoredAs, changed?: [number, number][]): ManifestFile => ({
+        path: entry.archivePath,
+        source: entry.source,
+        size: entry.size,
+        mode: entry.mode & 0o7777,
+        mtime: entry.mtime.toISOString(),
+        sha256: hashed.sha256,
+        block_size: DEFAULT_BLOCK_SIZE,
+        blocks_offset: spool.count,
+        blocks_count: hashed.hashes.length / BLOCK_HASH_BYTES,
+        stored,
+        ...(changed ? { changed } : {}),
+      });
+      if (runs.length === 0) {
+        manifestFiles.push(describe('parent'));
+        await spool.add(hashed.hashes);
+      } else if (entry.blockwise && !(runs.length === 1 && runs[0]![1] === hashed.hashes.length / BLOCK_HASH_BYTES)) {
+        const file = describe('blocks', runs);
+        await deltas.writeBlocks(entry, file, hashed.hashes);
+        manifestFiles.push(file);
+        await spool.add(hashed.hashes);
+      } else {
+        // Read again as it is now: a file read in place may have changed since it was hashed.
+        await addFile(entry, false, { stored: 'whole' });
+      }
+      bytesDone += entry.size;
       opts.onProgress?.(bytesDone, entry.source);
     }
     await body.finish();
@@ -213,10 +245,11 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
   const tailOffset = await compressor.settledOutputOffset();
   const tailTarOffset = compressor.inputOffset;
   const manifest: Manifest = {
-    format: FORMAT_VERSION,
+    format: metadata.backup_version,
     block_hash: 'sha256',
     metadata_sha256: createHash('sha256').update(`${JSON.stringify(metadata, null, 2)}\n`).digest('hex'),
     files: manifestFiles,
+    ...(opts.deleted ? { deleted: opts.deleted } : {}),
   };
   const tail = new TarOut(compressor, false);
   try {
@@ -236,5 +269,6 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
   );
   throwIfAborted(signal);
   await finishEncryption?.();
-  return { path: opts.path, bytes: out.bytesWritten, tarBytes: tarLength, files: manifestFiles.length };
+  const storedBytes = manifestFiles.reduce((sum, f) => sum + storedSize(f), 0);
+  return { path: opts.path, bytes: out.bytesWritten, tarBytes: tarLength, files: manifestFiles.length, storedBytes };
 }

@@ -4,7 +4,7 @@ import type { Warning } from '../codes.js';
 import { AicoError } from '../errors.js';
 import type { CreateOptions } from '../ops/create.js';
 import { selectSources } from '../sources/catalog.js';
-import type { BackupType } from '../ops/create-type.js';
+import type { RequestedType } from '../ops/create-type.js';
 import { expandTilde } from './load.js';
 import type { BackupConfig } from './schema.js';
 
@@ -24,8 +24,10 @@ export interface CreateFlags {
   include?: string | readonly string[];
   exclude?: string | readonly string[];
   allowLive?: boolean;
-  type?: BackupType;
+  type?: RequestedType;
   parent?: string;
+  /** Longest chain, as typed; default backup.max_chain. */
+  maxChain?: string | number;
 }
 
 export interface CreatePlan {
@@ -67,6 +69,8 @@ export function createOptionsFrom(config: BackupConfig, flags: CreateFlags, wher
     }
   }
   const include = list(flags.include);
+  const maxChain = flags.maxChain === undefined ? config.max_chain : Number(flags.maxChain);
+  if (!Number.isInteger(maxChain) || maxChain < 1) throw new AicoError('USAGE', `--max-chain must be a whole number of at least 1 (got "${flags.maxChain}").`);
   const options: CreateOptions = {
     home: where.home,
     outputDir: outputDirFrom(config, flags.output),
@@ -79,6 +83,7 @@ export function createOptionsFrom(config: BackupConfig, flags: CreateFlags, wher
     ...(flags.allowLive !== undefined ? { allowLive: flags.allowLive } : {}),
     ...(flags.type !== undefined ? { backupType: flags.type } : {}),
     ...(flags.parent !== undefined ? { parent: flags.parent } : {}),
+    maxChain,
   };
   return { options, warnings };
 }

@@ -16,6 +16,8 @@ export const backupConfigSchema = z
     output_dir: z.string().min(1),
     include: z.array(sourceName),
     exclude: z.array(sourceName),
+    /** Longest incremental chain (links down to the full backup) create makes. */
+    max_chain: z.number().int().min(1).max(10_000).default(14),
     retention: z
       .object({ keep_last: count.optional(), keep_daily: count, keep_weekly: count, keep_monthly: count })
       .strict(),

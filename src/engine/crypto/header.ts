@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
-import { FORMAT_VERSION } from '../archive/layout.js';
+import { FORMAT_VERSION, MAX_FORMAT_VERSION } from '../archive/layout.js';
 import { AicoError } from '../errors.js';
 import { deriveKek, MAX_PBKDF2_ITERATIONS, type KdfParams } from './kdf.js';
 
@@ -25,6 +25,8 @@ export const MAGIC = Buffer.from('AICOBKP\x00', 'latin1');
  * format before it asks for one.
  */
 export const CONTAINER_VERSION = FORMAT_VERSION;
+/** The newest container version this version reads (= the newest format). */
+export const MAX_CONTAINER_VERSION = MAX_FORMAT_VERSION;
 const FIXED = 14;
 const TRAILER = 8 + 12 + 32 + 16 + 32;
 
@@ -56,11 +58,11 @@ export function kdfParamsOf(header: PublicHeader): KdfParams {
 }
 
 /** Builds the final header once the payload length is known; the caller wraps with the KEK. */
-export function encodeHeader(publicHeader: PublicHeader, payloadLength: number, kek: Buffer, dataKey: Buffer): Buffer {
+export function encodeHeader(publicHeader: PublicHeader, payloadLength: number, kek: Buffer, dataKey: Buffer, version = CONTAINER_VERSION): Buffer {
   const json = Buffer.from(JSON.stringify(publicHeader));
   const out = Buffer.alloc(FIXED + json.length + TRAILER);
   MAGIC.copy(out, 0);
-  out.writeUInt16BE(CONTAINER_VERSION, 8);
+  out.writeUInt16BE(version, 8);
   out.writeUInt32BE(json.length, 10);
   json.copy(out, FIXED);
   let pos = FIXED + json.length;
@@ -106,8 +108,8 @@ export function parseHeader(buf: Buffer): ParsedHeader {
   const digest = createHash('sha256').update(buf.subarray(0, length - 32)).digest();
   if (!digest.equals(buf.subarray(length - 32, length))) throw corrupt('checksum mismatch');
   const version = buf.readUInt16BE(8);
-  if (version > CONTAINER_VERSION) {
-    throw new AicoError('UNSUPPORTED_FORMAT', `This archive uses container version ${version}; this aico-backup reads up to ${CONTAINER_VERSION}.`, {
+  if (version > MAX_CONTAINER_VERSION) {
+    throw new AicoError('UNSUPPORTED_FORMAT', `This archive uses container version ${version}; this aico-backup reads up to ${MAX_CONTAINER_VERSION}.`, {
       hint: 'Install a newer aico-backup to read it.',
     });
   }

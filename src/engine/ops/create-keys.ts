@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import type { WarningCode } from '../codes.js';
 import { sealKeyFile } from '../keys/key-file.js';
 import { KEYRING_SERVICE, MASTER_KEY_ACCOUNT, type Keyring } from '../keys/keyring.js';
@@ -12,7 +13,13 @@ export interface CreateKeys {
   libsqlKey: string | null;
   /** PBKDF2 iterations that key was derived with (null when given as AICO_LIBSQL_KEY or absent). */
   libsqlIterations: number | null;
+  /** Tells master keys apart without revealing them (metadata.master_key.fingerprint); null when none was looked up. */
+  fingerprint: string | null;
 }
+
+/** HMAC-SHA256 keyed with the master key (as stored) over a fixed label, first 16 bytes as hex. */
+export const masterKeyFingerprint = (key: Buffer): string =>
+  createHmac('sha256', key).update('aico-backup master key fingerprint').digest('hex').slice(0, 32);
 
 export interface CreateKeysOptions {
   home: string;
@@ -34,13 +41,14 @@ export async function prepareCreateKeys(opts: CreateKeysOptions): Promise<Create
   const env = opts.env ?? process.env;
   const explicitLibsql = explicitLibsqlKey(env);
   const needMaster = opts.password !== null || (opts.wantsLibsql && !explicitLibsql);
-  const keys: CreateKeys = { keyEntry: null, masterKey: { source: 'none', included: false }, libsqlKey: explicitLibsql, libsqlIterations: null };
+  const keys: CreateKeys = { keyEntry: null, masterKey: { source: 'none', included: false }, libsqlKey: explicitLibsql, libsqlIterations: null, fingerprint: null };
   if (!needMaster) {
     if (opts.wantsLibsql) notIncluded(opts);
     return keys;
   }
   const resolved = await resolveMasterKey(opts.keyring, env);
   keys.masterKey.source = resolved.source;
+  if (resolved.key) keys.fingerprint = masterKeyFingerprint(resolved.key);
   try {
     if (resolved.key && opts.wantsLibsql && !explicitLibsql) {
       const derived = await libsqlKeyFor(opts.home, resolved.key, { env });

@@ -1,8 +1,12 @@
-import type { ArchiveEntry, PlannedFile } from '../archive/writer.js';
+import type { ParentLink } from '../archive/metadata.js';
+import type { DeltaFile, PlannedFile } from '../archive/writer.js';
+import type { WarningCode } from '../codes.js';
 import { AicoError } from '../errors.js';
 
 export type BackupType = 'full' | 'incremental' | 'differential';
-export const BACKUP_TYPES: readonly BackupType[] = ['full', 'incremental', 'differential'];
+/** What create may be asked for: a type, or "auto" (incremental when there is a parent to build on, else full). */
+export type RequestedType = BackupType | 'auto';
+export const BACKUP_TYPES: readonly RequestedType[] = ['full', 'incremental', 'differential', 'auto'];
 
 export interface DeltaRequest {
   type: Exclude<BackupType, 'full'>;
@@ -11,6 +15,13 @@ export interface DeltaRequest {
   outputDir: string;
   /** The backup's password, for a parent that is encrypted; null for an unencrypted backup. */
   password: Buffer | null;
+  /** The home being backed up: a parent must be a backup of the same home. */
+  home: string;
+  /** metadata.master_key.fingerprint of this backup; a parent made with another master key is refused. */
+  fingerprint?: string;
+  /** Longest chain (links down to the full backup) an incremental may make; default 14. */
+  maxChain?: number;
+  warn?: (code: WarningCode, message: string) => void;
   signal?: AbortSignal;
 }
 
@@ -18,22 +29,24 @@ export interface DeltaRequest {
 export interface DeltaPlan {
   /** Recorded as parent_id. */
   parentId: string;
-  /** What the archive stores for `file`: its changed blocks (a produced entry), or the file itself. */
-  entryFor(file: PlannedFile): ArchiveEntry;
+  /** Recorded as metadata.parent. */
+  parent: ParentLink;
+  /** Recorded as metadata.chain_length. */
+  chainLength: number;
+  /** `file` with the parent's block hashes of the same path, for the writer to compare. */
+  entryFor(file: PlannedFile): DeltaFile;
+  /** Paths of the parent's files that `files` no longer has. */
+  deleted(files: PlannedFile[]): string[];
   close(): Promise<void>;
 }
 
-/**
- * Turns files into deltas against a parent backup. create takes one for
- * every type but "full"; without it those types are refused rather than
- * written as a full backup that claims to be something else.
- */
+/** Finds and opens the parent of an incremental or differential backup (ops/delta.ts; tests may stand in their own). */
 export interface DeltaProducer {
   open(request: DeltaRequest): Promise<DeltaPlan>;
 }
 
-/** Refuses a type, parent and producer that do not go together, before anything is read or written. */
-export function checkBackupType(type: BackupType, parent: string | undefined, delta: DeltaProducer | undefined): void {
+/** Refuses a type and parent that do not go together, before anything is read or written. */
+export function checkBackupType(type: RequestedType, parent: string | undefined): void {
   if (!BACKUP_TYPES.includes(type)) {
     throw new AicoError('USAGE', `Unknown backup type "${type}".`, { hint: `Backup types: ${BACKUP_TYPES.join(', ')}.` });
   }
@@ -43,11 +56,5 @@ export function checkBackupType(type: BackupType, parent: string | undefined, de
         hint: 'Leave out the parent, or make an incremental or differential backup.',
       });
     }
-    return;
-  }
-  if (!delta) {
-    throw new AicoError('USAGE', `This version cannot make ${type} backups yet; it writes full backups only.`, {
-      hint: 'Leave out the backup type (and parent) to make a full backup.',
-    });
   }
 }

@@ -11,11 +11,12 @@ import { snapshotSources } from '../sources/snapshot.js';
 import { scanSources } from '../sources/scan.js';
 import type { DatabaseAdapter } from '../sources/types.js';
 import { prepareCreateKeys } from './create-keys.js';
-import { checkBackupType, type BackupType, type DeltaPlan, type DeltaProducer } from './create-type.js';
+import { checkBackupType, type BackupType, type DeltaPlan, type DeltaProducer, type RequestedType } from './create-type.js';
+import { deltaProducer } from './delta.js';
 import { stagingNoSpace } from './create-space.js';
 import type { CodecName } from '../codec/types.js';
 import { freeArchivePath } from '../archive/naming.js';
-import { CHUNK_SIZE, FORMAT_VERSION, KEY_ENTRY, SEGMENT_SIZE } from '../archive/layout.js';
+import { CHUNK_SIZE, DELTA_FORMAT_VERSION, FORMAT_VERSION, KEY_ENTRY, SEGMENT_SIZE } from '../archive/layout.js';
 import type { Metadata, PreRestore, SourceStats } from '../archive/metadata.js';
 import { writeArchive } from '../archive/writer.js';
 import { startSnapshotChecks } from './snapshot-checks.js';
@@ -56,11 +57,13 @@ export interface CreateOptions {
    * databases may not open with the keys at hand.
    */
   rawCopy?: boolean;
-  /** Default "full". The other types need `delta`. */
-  backupType?: BackupType;
+  /** Default "full"; "auto" is incremental when there is a parent to build on, else full. */
+  backupType?: RequestedType;
   /** The archive (path or id) an incremental or differential backup builds on; none for a full one. */
   parent?: string;
-  /** Computes the entries of an incremental or differential backup. */
+  /** Longest chain an incremental may make (default 14, ops/delta.ts). */
+  maxChain?: number;
+  /** Tests only: finds the parent (default: ops/delta.ts). */
   delta?: DeltaProducer;
   /**
    * The output directory's lock, already held by the caller (e.g. a scheduled
@@ -82,6 +85,11 @@ export interface CreateResult {
     type: BackupType;
     /** The id of the backup this one builds on; null for a full backup. */
     parent_id: string | null;
+    /** Links between this backup and its full backup: 0 for a full one. */
+    chain_length: number;
+    /** Bytes of the backed-up files, and of what this archive stores of them (all of it for a full backup). */
+    data_bytes: number;
+    stored_bytes: number;
     bytes: number;
     created: string;
     encrypted: boolean;
@@ -111,8 +119,9 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
     emit(warningEvent(code, message));
   };
   emit({ type: 'start', op: 'create' });
-  const backupType = opts.backupType ?? 'full';
-  checkBackupType(backupType, opts.parent, opts.delta);
+  const requested = opts.backupType ?? 'full';
+  checkBackupType(requested, opts.parent);
+  if (requested !== 'full' && opts.rawCopy) throw new AicoError('USAGE', 'A raw copy (safety backup) is always a full backup.');
   // A home an interrupted restore left half swapped would make a backup that looks good and is not.
   await refuseIncompleteHome(opts.home);
   const codec = getCodec(opts.compression);
@@ -141,13 +150,23 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
     });
     const masterKey = keys.masterKey;
     throwIfAborted(ctx.signal);
-    await ensurePrivateDir(opts.outputDir);
-    const lock = opts.lock ? await checkHeldLock(opts.lock, opts.outputDir) : await acquireDirLock(opts.outputDir, 'create');
+    const delta = requested === 'full' ? null : () => openPlan(opts, requested, password, keys.fingerprint, warn, ctx.signal);
+    // No output directory yet: no parent in it either, and an incremental refused for that must not create it.
+    const planned = delta && !(await pathExists(opts.outputDir)) ? { plan: await delta() } : null;
+    plan = planned?.plan ?? null;
+    let lock: DirLock;
+    try {
+      await ensurePrivateDir(opts.outputDir);
+      lock = opts.lock ? await checkHeldLock(opts.lock, opts.outputDir) : await acquireDirLock(opts.outputDir, 'create');
+    } catch (error) {
+      await plan?.close();
+      throw error;
+    }
     if (lock.takeover && !opts.lock) warn('STALE_LOCK', lock.takeover);
     try {
-      if (backupType !== 'full') {
-        plan = await opts.delta!.open({ type: backupType, parent: opts.parent ?? null, outputDir: opts.outputDir, password, signal: ctx.signal });
-      }
+      // Under the lock, so the parent cannot be cleaned up while this backup builds on it.
+      if (delta && !planned) plan = await delta();
+      const backupType: BackupType = plan ? (requested === 'auto' ? 'incremental' : requested) : 'full';
       // Staged copies live next to the archive: same filesystem, same permissions, cleaned up if we die.
       staging = path.join(opts.outputDir, `.aico-staging.${process.pid}${PARTIAL_SUFFIX}`);
       await fs.mkdir(staging, { mode: 0o700 });
@@ -177,7 +196,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
       const databases = Object.fromEntries(scan.sources.map((s) => [s.name, s.stats]));
       if (databases.libsql && keys.libsqlIterations) databases.libsql.kdf_iterations = keys.libsqlIterations;
       const metadata: Metadata = {
-        backup_version: FORMAT_VERSION,
+        backup_version: plan ? DELTA_FORMAT_VERSION : FORMAT_VERSION,
         tool: { name: 'aico-backup', version: TOOL_VERSION },
         id: randomUUID(),
         created: created.toISOString(),
@@ -190,7 +209,8 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         databases,
         platform: { os: platform(), arch: arch(), node: process.version },
         home: opts.home,
-        master_key: masterKey,
+        master_key: keys.fingerprint ? { ...masterKey, fingerprint: keys.fingerprint } : masterKey,
+        ...(plan ? { parent: plan.parent, chain_length: plan.chainLength } : {}),
         ...(opts.preRestore ? { purpose: 'pre-restore' as const, pre_restore: opts.preRestore } : {}),
       };
       emit({ type: 'phase', phase: 'archive', message: `Writing ${path.basename(archivePath)}` });
@@ -205,7 +225,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         metadata,
         extraEntries: keyEntry ? [{ name: KEY_ENTRY, data: keyEntry }] : [],
         files: deltaPlan ? files.map((f) => deltaPlan.entryFor(f)) : files,
-        spoolDir: staging,
+        ...(deltaPlan ? { deleted: deltaPlan.deleted(files) } : {}),
         signal: checks.signal,
         beforeCommit: () => checks.passed(),
         onProgress: (done, source) => progress.update(done, source),
@@ -224,6 +244,9 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
           id: metadata.id,
           type: backupType,
           parent_id: metadata.parent_id,
+          chain_length: plan?.chainLength ?? 0,
+          data_bytes: totalBytes,
+          stored_bytes: written.storedBytes,
           bytes: written.bytes,
           created: metadata.created,
           encrypted: opts.encrypt,
@@ -258,6 +281,28 @@ async function checkHeldLock(lock: DirLock, outputDir: string): Promise<DirLock>
     });
   }
   return lock;
+}
+
+/** The parent to build on; with "auto", none (a full backup, said as FULL_INSTEAD) when there is no usable one. */
+async function openPlan(
+  opts: CreateOptions,
+  requested: Exclude<RequestedType, 'full'>,
+  password: Buffer | null,
+  fingerprint: string | null,
+  warn: (code: WarningCode, message: string) => void,
+  signal?: AbortSignal,
+): Promise<DeltaPlan | null> {
+  const type = requested === 'auto' ? 'incremental' : requested;
+  try {
+    return await (opts.delta ?? deltaProducer).open({
+      type, parent: opts.parent ?? null, outputDir: opts.outputDir, password, home: opts.home,
+      ...(fingerprint ? { fingerprint } : {}), maxChain: opts.maxChain, warn, signal,
+    });
+  } catch (error) {
+    if (requested !== 'auto' || !(error instanceof AicoError) || !['NO_PARENT', 'PARENT_MISMATCH', 'CHAIN_TOO_LONG'].includes(error.code)) throw error;
+    warn('FULL_INSTEAD', `Making a full backup: ${error.message}`);
+    return null;
+  }
 }
 
 function noData(home: string): AicoError {

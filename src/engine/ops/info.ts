@@ -1,4 +1,5 @@
 import { formatVersionOf, readManifest, readMetadata } from '../archive/inspect.js';
+import { storedSize } from '../archive/delta-blocks.js';
 import type { Metadata } from '../archive/metadata.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
 import path from 'node:path';
@@ -22,7 +23,8 @@ export interface InfoResult {
   /** As in list: "backup", or "pre-restore" for a restore's safety backup (metadata.purpose, else the file name's label). */
   purpose: string;
   metadata: Metadata;
-  contents: { files: number; bytes: number; bySource: Record<string, { files: number; bytes: number }> };
+  /** `bytes`: the files of the restore point; `stored_bytes`: what this archive stores of them (less for a delta). */
+  contents: { files: number; bytes: number; stored_bytes: number; bySource: Record<string, { files: number; bytes: number }> };
 }
 
 /** Metadata and a summary of the contents; decodes only the first frame and the tail. */
@@ -52,7 +54,12 @@ export async function info(opts: InfoOptions, ctx: OperationContext = {}): Promi
       container_version: reader.header?.version ?? null,
       purpose: typeof metadata.purpose === 'string' ? metadata.purpose : purposeOf(path.basename(opts.path)),
       metadata,
-      contents: { files: manifest.files.length, bytes: manifest.files.reduce((n, f) => n + f.size, 0), bySource },
+      contents: {
+        files: manifest.files.length,
+        bytes: manifest.files.reduce((n, f) => n + f.size, 0),
+        stored_bytes: manifest.files.reduce((n, f) => n + storedSize(f), 0),
+        bySource,
+      },
     };
   } finally {
     await reader.close();

@@ -32,6 +32,14 @@ export interface BackupEntry {
    * archives, whose metadata needs the password) the file name's label.
    */
   purpose: string;
+  /** The file name of the backup this one builds on, when it is in the same directory; null for a full backup or a missing parent. */
+  parent_name: string | null;
+  /**
+   * Incremental and differential: whether every backup it builds on, down to
+   * its full backup, is in the directory and readable (as far as list can
+   * tell without the password); null for a full backup.
+   */
+  chain_intact: boolean | null;
   /** Set when the file could not be read; the other fields are then partly null. */
   problem: { code: string; message: string } | null;
 }
@@ -70,6 +78,7 @@ export async function list(opts: { dir: string }, ctx: OperationContext = {}): P
   };
   await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, archives.length) }, worker));
   backups.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || b.name.localeCompare(a.name));
+  linkChains(backups);
   // Damaged files are entries with a problem, not a failed listing.
   emit({ type: 'summary', op: 'list', ok: true, durationMs: Date.now() - started });
   return { dir: opts.dir, backups };
@@ -90,6 +99,8 @@ async function describe(file: string, name: string): Promise<BackupEntry> {
     compression: null,
     sources: null,
     purpose: purposeOf(name),
+    parent_name: null,
+    chain_intact: null,
     problem: null,
   };
   try {
@@ -128,6 +139,28 @@ async function describe(file: string, name: string): Promise<BackupEntry> {
       : { code: 'IO_ERROR', message: (error as Error).message };
   }
   return entry;
+}
+
+/** Fills parent_name and chain_intact from the ids and parent ids list read (no password needed). */
+function linkChains(backups: BackupEntry[]): void {
+  const byId = new Map<string, BackupEntry>();
+  for (const b of backups) if (b.id && !byId.has(b.id)) byId.set(b.id, b);
+  for (const b of backups) {
+    if (!b.parent_id) continue;
+    b.parent_name = byId.get(b.parent_id)?.name ?? null;
+    let intact = true;
+    const seen = new Set<string>();
+    for (let link: BackupEntry | undefined = b; link?.parent_id; ) {
+      const parent = byId.get(link.parent_id);
+      if (!parent || parent.problem || seen.has(parent.id!)) {
+        intact = false;
+        break;
+      }
+      seen.add(parent.id!);
+      link = parent;
+    }
+    b.chain_intact = intact && !b.problem;
+  }
 }
 
 const LABEL_RE = /^aico-backup-\d{8}-\d{6}(?:-\d+)?-([a-z][a-z-]*)\.tar/;

@@ -1,6 +1,10 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { readManifest } from '../archive/inspect.js';
+import { readBlockIndex } from '../archive/block-index.js';
+import { formatVersionOf, readManifest, readMetadata, type ReadManifest } from '../archive/inspect.js';
+import { DELTA_FORMAT_VERSION } from '../archive/layout.js';
+import { closeLinks, resolveChain, type ChainLink } from './chain.js';
+import { stageChain } from '../restore/stage-chain.js';
 import { ArchiveReader, type PasswordProvider } from '../archive/reader.js';
 import { AicoError, isAicoError, isNoSpace, throwIfAborted } from '../errors.js';
 import type { WarningCode } from '../codes.js';
@@ -238,10 +242,13 @@ async function prepare(opts: RestoreOptions, ctx: OperationContext, recover: boo
   emit({ type: 'phase', phase: 'header', message: `Reading the manifest of ${opts.path}` });
   const stamp = await archiveStamp(opts.path);
   const reader = await ArchiveReader.open(opts.path, cachedPassword, ctx.signal);
+  let chain: ChainLink[] | null = null;
   // One reader for the manifest and the walk: the key is derived once, and the walk reads the very file
   // (and manifest) the restore was planned from.
   try {
     const read = await readManifest(reader);
+    // A restore point of a chain: every backup it builds on is opened and checked before anything is written.
+    chain = read.manifest.format === DELTA_FORMAT_VERSION ? await openChain(opts.path, reader, read, cachedPassword, ctx.signal) : null;
     const plan = planPaths(read.manifest);
     const declared: Record<string, number> = {};
     const sizes: { unit: string; size: number; path: string }[] = [];
@@ -327,7 +334,11 @@ async function prepare(opts: RestoreOptions, ctx: OperationContext, recover: boo
         if (unit === 'libsql' && metadata.databases.libsql?.kdf_iterations === undefined) return;
         validatorFor(metadata).start(unit);
       };
-      const staged = await stageArchive({ reader, manifest: read, staging, units: selected, plan, onUnitStaged }, nestedContext(ctx, 'restore', 'verify')).catch(
+      const stageCtx = nestedContext(ctx, 'restore', 'verify');
+      const staged = await (chain
+        ? stageChain({ links: chain, staging, units: selected, plan, onUnitStaged }, stageCtx)
+        : stageArchive({ reader, manifest: read, staging, units: selected, plan, onUnitStaged }, stageCtx)
+      ).catch(
         async (error) => {
           await checks?.abandon();
           throw error;
@@ -336,6 +347,7 @@ async function prepare(opts: RestoreOptions, ctx: OperationContext, recover: boo
       Object.assign(seen, { metadata: staged.metadata, sealedKey: staged.sealedKey });
       // Validation can take long: meanwhile the archive is not held open (delete would report this restore as a reader).
       await reader.close();
+      if (chain) await closeLinks(chain);
       throwIfAborted(ctx.signal);
       maybeCrash('staged');
 
@@ -381,7 +393,17 @@ async function prepare(opts: RestoreOptions, ctx: OperationContext, recover: boo
     }
   } finally {
     await reader.close();
+    if (chain) await closeLinks(chain);
   }
+}
+
+/** The chain of the restore point `reader` has open, newest first, each link checked against its parent (ops/chain.ts). */
+async function openChain(file: string, reader: ArchiveReader, read: ReadManifest, password: PasswordProvider | null, signal?: AbortSignal): Promise<ChainLink[]> {
+  const { metadata } = await readMetadata(reader);
+  formatVersionOf(metadata);
+  const index = await readBlockIndex(reader, signal);
+  if (!index.manifestRaw.equals(read.raw)) throw new AicoError('CORRUPT_ARCHIVE', `${file} changed while it was read.`);
+  return resolveChain({ path: file, reader, metadata, index }, password, signal);
 }
 
 /**

@@ -32,6 +32,7 @@ describe('createOptionsFrom: configuration + flags -> create options', () => {
       compressionLevel: 3,
       include: ['libsql', 'chromadb', 'lmdb', 'rocksdb', 'config'],
       exclude: ['models', 'cache', 'temp'],
+      maxChain: 14,
     });
     assert.deepEqual(warnings, []);
     assert.deepEqual(selectedSources(options), ['libsql', 'chromadb', 'working', 'config']);
@@ -85,12 +86,12 @@ describe('createOptionsFrom: configuration + flags -> create options', () => {
     assert.equal(outputDirFrom(custom, '/abs/y'), '/abs/y');
   });
 
-  test('type and parent are passed on; an incremental is then refused by create with USAGE, nothing written', async () => {
+  test('type and parent are passed on; an incremental on a parent that does not exist is refused with NO_PARENT, nothing written', async () => {
     const out = path.join(dir, 'never');
     const { options } = createOptionsFrom(custom, { type: 'incremental', parent: 'aico-backup-20260101-000000.tar', output: out }, { home });
     assert.deepEqual([options.backupType, options.parent], ['incremental', 'aico-backup-20260101-000000.tar']);
     assert.equal(createOptionsFrom(custom, {}, { home }).options.backupType, undefined, 'left to create: full');
-    await assert.rejects(create(options), (e: any) => e.code === 'USAGE' && /cannot make incremental backups yet/.test(e.message));
+    await assert.rejects(create(options), (e: any) => e.code === 'NO_PARENT' && /No backup "aico-backup-20260101-000000.tar"/.test(e.message));
     await assert.rejects(fs.stat(out), { code: 'ENOENT' });
   });
 });

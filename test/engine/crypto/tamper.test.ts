@@ -157,7 +157,7 @@ describe('the container version must be one this aico-backup knows', () => {
   });
 
   test('a newer version is UNSUPPORTED_FORMAT (exit 8) and says to upgrade', async () => {
-    for (const version of [2, 0xffff]) {
+    for (const version of [3, 0xffff]) {
       assert.equal(await codeOf(withVersion(version)), 'UNSUPPORTED_FORMAT');
       assert.throws(
         () => parseHeader(withVersion(version).subarray(0, headerLen)),
@@ -170,7 +170,7 @@ describe('the container version must be one this aico-backup knows', () => {
     const listDir = path.join(dir, 'versions');
     await fs.mkdir(listDir);
     await fs.writeFile(path.join(listDir, 'aico-backup-20260101-000000.tar.zst.enc'), withVersion(0));
-    await fs.writeFile(path.join(listDir, 'aico-backup-20260101-000001.tar.zst.enc'), withVersion(2));
+    await fs.writeFile(path.join(listDir, 'aico-backup-20260101-000001.tar.zst.enc'), withVersion(3));
     const { backups } = await list({ dir: listDir });
     assert.deepEqual(
       backups.map((b) => [b.name, b.problem?.code, b.format_version]),

@@ -101,10 +101,10 @@ describe('list and info report versions the same way for every archive', () => {
   test('a plain archive of a newer format is listed with UNSUPPORTED_FORMAT, and info and verify refuse it', async () => {
     const newer = path.join(dir, 'newer');
     await fs.mkdir(newer);
-    await archive(names.newer, 'none', false, 2);
+    await archive(names.newer, 'none', false, 3);
     await fs.rename(path.join(out, names.newer), path.join(newer, names.newer));
     const [entry] = (await list({ dir: newer })).backups;
-    assert.deepEqual([entry!.problem?.code, entry!.format_version, entry!.id], ['UNSUPPORTED_FORMAT', 2, `id-${names.newer}`]);
+    assert.deepEqual([entry!.problem?.code, entry!.format_version, entry!.id], ['UNSUPPORTED_FORMAT', 3, `id-${names.newer}`]);
     const file = path.join(newer, names.newer);
     await assert.rejects(info({ path: file }), (e) => isAicoError(e, 'UNSUPPORTED_FORMAT') && e.exitCode === 8);
     await assert.rejects(verify({ path: file }), (e) => isAicoError(e, 'UNSUPPORTED_FORMAT'));

@@ -717,7 +717,7 @@ describe('9, 10. damaged real archives', () => {
 
   test('encrypted archive of a newer container version (checksum recomputed): UNSUPPORTED_FORMAT before staging', async () => {
     const sb = await sandbox();
-    for (const version of [2, 0xffff]) {
+    for (const version of [3, 0xffff]) {
       const copy = Buffer.from(original);
       copy.writeUInt16BE(version, 8);
       createHash('sha256').update(copy.subarray(0, headerLen - 32)).digest().copy(copy, headerLen - 32);
@@ -725,9 +725,9 @@ describe('9, 10. damaged real archives', () => {
     }
   });
 
-  test('plain archive whose metadata and manifest say format 2: UNSUPPORTED_FORMAT', () =>
+  test('plain archive whose metadata and manifest say format 3: UNSUPPORTED_FORMAT', () =>
     refuseCrafted(
-      () => ({ entries: [OK_YAML], metadata: (m) => void (m.backup_version = 2), manifest: (m) => void (m.format = 2) }),
+      () => ({ entries: [OK_YAML], metadata: (m) => void (m.backup_version = 3), manifest: (m) => void (m.format = 3) }),
       { code: 'UNSUPPORTED_FORMAT', staged: true },
     ));
 });
