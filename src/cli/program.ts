@@ -5,6 +5,7 @@ import { runCreate } from './commands/create.js';
 import { runDelete } from './commands/delete.js';
 import { runInfo, runList, runVerify } from './commands/inspect.js';
 import { runSeed } from './commands/seed.js';
+import { runChurn } from './commands/churn.js';
 import { runRestore } from './commands/restore.js';
 import { runKeyExport, runKeyImport, runPasswordClear, runPasswordSet, runPasswordStatus } from './commands/keys.js';
 
@@ -138,6 +139,12 @@ commands it uses $AICO_BACKUP_PASSWORD or a stored password before asking for on
     .option('--seed <n>', 'random seed (same seed, same home)', '42')
     .option('--if-missing', 'do nothing if the home already holds data')
     .action(async (flags, cmd: Command) => run((ctx) => runSeed(ctx, flags), globals(cmd)));
+  demo
+    .command('churn')
+    .description('change a sample home as a day of AICO use would (rows, memories, working memory), for incremental backups')
+    .option('--percent <p>', 'also rewrite this percentage (0 < p <= 100) of the log rows, scattered over aico.db')
+    .option('--seed <n>', 'random seed (same seed, same changes)', '1')
+    .action(async (flags, cmd: Command) => run((ctx) => runChurn(ctx, flags), globals(cmd)));
 
   return program;
 }

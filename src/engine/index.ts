@@ -26,6 +26,7 @@ export type { Metadata, Manifest, ManifestFile } from './archive/metadata.js';
 export type { PasswordProvider } from './archive/reader.js';
 export { TOOL_VERSION } from './version.js';
 export { seedFiles, type SeedOptions } from './sample/seed.js';
+export { churnHome, type ChurnOptions, type ChurnResult } from './sample/churn.js';
 export { seedSample, sampleMasterKey, sampleSeedOf, WORKING_STORES, type SampleOptions, type WorkingStore } from './sample/seed-home.js';
 export {
   exportMasterKey,

@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { ChromaClient, type Metadata } from 'chromadb';
+import { ChromaClient, type Collection, type Metadata } from 'chromadb';
 import { startChroma } from '../sources/chroma-server.js';
 import { Prng } from './prng.js';
 import { sentence, WORDS } from './words.js';
@@ -44,12 +44,23 @@ interface Rec {
   embedding: number[];
 }
 
-function* conversationRecords(rng: Prng, count: number): Generator<Rec> {
-  let time = Date.UTC(2025, 0, 1);
-  let session = 0;
+/** Where a run of conversation records starts: the seed's beginning, or after the newest record (churn). */
+export interface ConversationStart {
+  index: number;
+  time: number;
+  session: number;
+}
+
+export const FIRST_CONVERSATION: ConversationStart = { index: 0, time: Date.UTC(2025, 0, 1), session: 0 };
+
+export const recordId = (kind: 'conv' | 'fact', index: number) => `${kind}-${String(index).padStart(6, '0')}`;
+
+export function* conversationRecords(rng: Prng, count: number, start = FIRST_CONVERSATION): Generator<Rec> {
+  let time = start.time;
+  let session = start.session;
   let turn = 0;
   let user = USERS[0]!;
-  for (let i = 0; i < count; i++) {
+  for (let i = start.index; i < start.index + count; i++) {
     if (turn === 0) {
       session++;
       user = rng.pick(USERS);
@@ -58,7 +69,7 @@ function* conversationRecords(rng: Prng, count: number): Generator<Rec> {
     time += 1_000 * (5 + rng.int(120));
     const sentences = Array.from({ length: 2 + rng.int(3) }, () => sentence(rng));
     yield {
-      id: `conv-${String(i).padStart(6, '0')}`,
+      id: recordId('conv', i),
       document: sentences.join(' '),
       metadata: { user_id: user, session_id: `session-${String(session).padStart(5, '0')}`, timestamp: new Date(time).toISOString(), role: turn % 2 === 0 ? 'user' : 'assistant' },
       embedding: embedding(rng),
@@ -67,15 +78,40 @@ function* conversationRecords(rng: Prng, count: number): Generator<Rec> {
   }
 }
 
-function* factRecords(rng: Prng, count: number): Generator<Rec> {
-  for (let i = 0; i < count; i++) {
+export function* factRecords(rng: Prng, count: number, first = 0): Generator<Rec> {
+  for (let i = first; i < first + count; i++) {
     yield {
-      id: `fact-${String(i).padStart(6, '0')}`,
+      id: recordId('fact', i),
       document: rng.pick(FACTS)(rng),
       metadata: { user_id: rng.pick(USERS), category: rng.pick(CATEGORIES), confidence: Math.round((0.5 + rng.float() * 0.5) * 100) / 100 },
       embedding: embedding(rng),
     };
   }
+}
+
+/** A collection as the seed makes it: embeddings given, cosine space. */
+export function sampleCollection(client: ChromaClient, name: string): Promise<Collection> {
+  return client.getOrCreateCollection({ name, embeddingFunction: null, configuration: { hnsw: { space: 'cosine' } } });
+}
+
+/** Writes the records BATCH at a time. */
+export async function upsertAll(collection: Collection, records: Iterable<Rec>): Promise<void> {
+  let batch: Rec[] = [];
+  const flush = async () => {
+    if (!batch.length) return;
+    await collection.upsert({
+      ids: batch.map((r) => r.id),
+      documents: batch.map((r) => r.document),
+      metadatas: batch.map((r) => r.metadata),
+      embeddings: batch.map((r) => r.embedding),
+    });
+    batch = [];
+  };
+  for (const rec of records) {
+    batch.push(rec);
+    if (batch.length === BATCH) await flush();
+  }
+  await flush();
 }
 
 async function dirSize(dir: string): Promise<number> {
@@ -103,23 +139,8 @@ export async function seedChroma(persistDir: string, opts: SeedChromaOptions): P
       ['user_facts', factRecords(new Prng(opts.seed ^ 0x5f5f), opts.facts)],
     ];
     for (const [name, records] of plan) {
-      const collection = await client.getOrCreateCollection({ name, embeddingFunction: null, configuration: { hnsw: { space: 'cosine' } } });
-      let batch: Rec[] = [];
-      const flush = async () => {
-        if (!batch.length) return;
-        await collection.upsert({
-          ids: batch.map((r) => r.id),
-          documents: batch.map((r) => r.document),
-          metadatas: batch.map((r) => r.metadata),
-          embeddings: batch.map((r) => r.embedding),
-        });
-        batch = [];
-      };
-      for (const rec of records) {
-        batch.push(rec);
-        if (batch.length === BATCH) await flush();
-      }
-      await flush();
+      const collection = await sampleCollection(client, name);
+      await upsertAll(collection, records);
       collections[name] = await collection.count();
     }
   } finally {
