@@ -92,7 +92,7 @@ describe('the CLI and the TUI ask create for the same thing', () => {
     });
     assert.deepEqual(tui.options, cli.options);
     assert.deepEqual(cli.options, {
-      home: HOME, outputDir: outputDirFrom(config), encrypt: false, compression: 'gzip', compressionLevel: 6, include: ['libsql', 'config', 'models'], exclude: [],
+      home: HOME, outputDir: outputDirFrom(config), encrypt: false, compression: 'gzip', compressionLevel: 6, include: ['libsql', 'config', 'models'], exclude: [], maxChain: 14,
     });
     assert.deepEqual([cli.password, tui.password], [null, null]);
     assert.deepEqual([cli.warnings, tui.warnings], [[], []]);
@@ -121,7 +121,7 @@ describe('the CLI and the TUI ask create for the same thing', () => {
     });
     assert.deepEqual(tui.options, cli.options);
     assert.deepEqual(cli.options, {
-      home: HOME, outputDir: '/mnt/usb/aico', encrypt: false, compression: 'lz4', compressionLevel: 2, include: ['libsql', 'chromadb', 'models'], exclude: [],
+      home: HOME, outputDir: '/mnt/usb/aico', encrypt: false, compression: 'lz4', compressionLevel: 2, include: ['libsql', 'chromadb', 'models'], exclude: [], maxChain: 14,
     });
     assert.deepEqual(cli.warnings, ['lz4 has a single level; the compression level is ignored.']);
     assert.deepEqual(tui.warnings, cli.warnings);

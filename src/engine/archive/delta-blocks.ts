@@ -47,10 +47,13 @@ export function hashesOfRuns(hashes: Buffer, runs: [number, number][]): Buffer {
   return Buffer.concat(runs.map(([first, count]) => hashes.subarray(first * BLOCK_HASH_BYTES, (first + count) * BLOCK_HASH_BYTES)));
 }
 
-/** Why `changed` cannot describe blocks of `f`, or null when it can (ascending, in range, not touching). */
+/**
+ * Why `changed` cannot describe blocks of `f`, or null when it can
+ * (ascending, in range, not touching; empty for a file that only got shorter).
+ */
 export function badRuns(f: ManifestFile): string | null {
   const runs = f.changed;
-  if (!Array.isArray(runs) || runs.length === 0) return 'no changed blocks';
+  if (!Array.isArray(runs)) return 'no list of changed blocks';
   let end = -1;
   for (const run of runs) {
     if (!Array.isArray(run) || run.length !== 2 || !run.every((n) => Number.isSafeInteger(n) && n >= 0)) return 'a run is not two counts';

@@ -219,7 +219,11 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
         stored,
         ...(changed ? { changed } : {}),
       });
-      if (runs.length === 0) {
+      const sameLength = hashed.hashes.length === entry.parentHashes.length;
+      if (!hashed.steady) {
+        // It changed size while it was hashed: stored as it is now, with the usual FILE_CHANGED warning.
+        await addFile(entry, false, { stored: 'whole' });
+      } else if (runs.length === 0 && sameLength) {
         manifestFiles.push(describe('parent'));
         await spool.add(hashed.hashes);
       } else if (entry.blockwise && !(runs.length === 1 && runs[0]![1] === hashed.hashes.length / BLOCK_HASH_BYTES)) {

@@ -117,15 +117,19 @@ async function namedParent(request: DeltaRequest): Promise<ChainLink> {
 
 /**
  * Candidates newest first: ordinary backups (not pre-restore safety copies,
- * which hold a home as it was replaced) that list can describe; for a
- * differential only full ones. A candidate of another home is passed over;
- * damage is passed over too (the newest *valid* backup), and said.
+ * which hold a home as it was replaced) that list can describe, encrypted
+ * if this one is; for a differential only full ones. A candidate of another
+ * home is passed over; damage is passed over too (the newest *valid*
+ * backup), and said.
  */
 async function newestParent(request: DeltaRequest): Promise<ChainLink> {
   const { backups } = await list({ dir: request.outputDir });
   const candidates = backups.filter((b: BackupEntry) => !b.problem && b.purpose === 'backup' && b.id && (request.type !== 'differential' || b.type === 'full'));
   const passed: string[] = [];
-  for (const candidate of candidates) {
+  // A chain is encrypted throughout or not at all: backups of the other kind are passed over.
+  const encrypted = request.password !== null;
+  for (const b of candidates.filter((c) => c.encrypted !== encrypted).slice(0, 3)) passed.push(`${b.name} (${b.encrypted ? 'encrypted' : 'not encrypted'})`);
+  for (const candidate of candidates.filter((c) => c.encrypted === encrypted)) {
     try {
       return await openCandidate(candidate.path, request);
     } catch (error) {

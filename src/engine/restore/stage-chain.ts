@@ -6,7 +6,7 @@ import type { ManifestFile, Metadata } from '../archive/metadata.js';
 import { walkArchive, type FileSink } from '../archive/walk.js';
 import { AicoError, fromFsError, throwIfAborted } from '../errors.js';
 import { noopSink, type OperationContext } from '../events.js';
-import type { ChainLink } from '../ops/chain.js';
+import type { ChainLink } from '../archive/chain-link.js';
 import type { StageResult } from './stage.js';
 
 /** One file of the restore point, assembled from the links that hold its blocks. */

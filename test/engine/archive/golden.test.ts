@@ -3,8 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { FORMAT_VERSION } from '../../../src/engine/archive/layout.js';
-import { info, verify } from '../../../src/engine/index.js';
+import { MAX_FORMAT_VERSION } from '../../../src/engine/archive/layout.js';
+import { info, restore, verify } from '../../../src/engine/index.js';
 import { DATABASE_LAYOUT, expectedArchiveTree, ROOT, tempDir, treeHashes } from '../../helpers.js';
 
 /**
@@ -21,7 +21,7 @@ const archivesIn = async (dir: string) => (await fs.readdir(dir).catch(() => [] 
 test('golden fixtures exist for every format version up to the current one', async () => {
   const found = new Map<string, number>();
   for (const version of await versionDirs()) found.set(version, (await archivesIn(path.join(GOLDEN, version))).length);
-  for (let v = 1; v <= FORMAT_VERSION; v++) {
+  for (let v = 1; v <= MAX_FORMAT_VERSION; v++) {
     assert.ok((found.get(`v${v}`) ?? 0) > 0, `no golden archives in ${path.join(GOLDEN, `v${v}`)}`);
   }
   for (const [version, count] of found) assert.ok(count > 0, `${path.join(GOLDEN, version)} holds no archives`);
@@ -31,28 +31,80 @@ describe('golden archives of every format version', async () => {
   for (const version of await versionDirs()) {
     const dir = path.join(GOLDEN, version);
     const password = () => Promise.resolve(Buffer.from(`golden-${version}`));
-    const home: Record<string, string> = {};
-    for (const line of (await fs.readFile(path.join(dir, 'home.sha256'), 'utf8')).trim().split('\n')) {
-      const [hash, file] = line.split(/\s+/);
-      home[file!.replace(/^\.\//, '')] = hash!;
-    }
-    // The v1 golden home was a plain-file tree in the database layout.
-    const expected = expectedArchiveTree(home, DATABASE_LAYOUT);
-    for (const name of await archivesIn(dir)) {
-      test(`${version}/${name} verifies and holds the original files`, async () => {
-        const file = path.join(dir, name);
-        const v = await verify({ path: file, password });
-        assert.deepEqual(v.problems, []);
-        const i = await info({ path: file, password });
-        assert.equal(i.metadata.backup_version, Number(version.slice(1)));
-        assert.equal(i.contents.files, Object.keys(expected).length);
-        if (!name.endsWith('.enc')) {
-          const into = tempDir();
-          execFileSync('bash', ['-o', 'pipefail', '-c', `gzip -dc "$0" | tar -xf - -C "$1"`, file, into]);
-          const got = await treeHashes(into);
-          for (const [p, h] of Object.entries(expected)) assert.equal(got[p], h, p);
-        }
-      });
-    }
+    if (version === 'v1') await describeHomeArchives(dir, version, password);
+    else await describeChains(dir, version, password);
   }
 });
+
+/** v1: every archive holds the same home (home.sha256), a plain-file tree in the database layout. */
+async function describeHomeArchives(dir: string, version: string, password: () => Promise<Buffer>) {
+  const home: Record<string, string> = {};
+  for (const line of (await fs.readFile(path.join(dir, 'home.sha256'), 'utf8')).trim().split('\n')) {
+    const [hash, file] = line.split(/\s+/);
+    home[file!.replace(/^\.\//, '')] = hash!;
+  }
+  const expected = expectedArchiveTree(home, DATABASE_LAYOUT);
+  for (const name of await archivesIn(dir)) {
+    test(`${version}/${name} verifies and holds the original files`, async () => {
+      const file = path.join(dir, name);
+      const v = await verify({ path: file, password });
+      assert.deepEqual(v.problems, []);
+      const i = await info({ path: file, password });
+      assert.equal(i.metadata.backup_version, Number(version.slice(1)));
+      assert.equal(i.contents.files, Object.keys(expected).length);
+      if (!name.endsWith('.enc')) {
+        const into = tempDir();
+        execFileSync('bash', ['-o', 'pipefail', '-c', `gzip -dc "$0" | tar -xf - -C "$1"`, file, into]);
+        const got = await treeHashes(into);
+        for (const [p, h] of Object.entries(expected)) assert.equal(got[p], h, p);
+      }
+    });
+  }
+}
+
+interface Points {
+  /** The sample home's master key (a sample, not a secret), for the plain chain's libSQL. */
+  sample_master_key: string;
+  /** Archive name -> home path -> SHA-256 of the home at the time that archive was made. */
+  points: Record<string, Record<string, string>>;
+}
+
+/**
+ * v2 and later: chains (a full backup and the deltas on it) with their real
+ * names, since links are found by id in their directory. Every archive
+ * verifies with its chain; every restore point restores to the home it was
+ * made from; and the chain reader of FORMAT.md section 18.11, run as it is
+ * printed there, restores the plain one too.
+ */
+async function describeChains(dir: string, version: string, password: () => Promise<Buffer>) {
+  const { sample_master_key: masterKey, points } = JSON.parse(await fs.readFile(path.join(dir, 'points.json'), 'utf8')) as Points;
+  const env = { AICO_MASTER_KEY: masterKey, DBUS_SESSION_BUS_ADDRESS: undefined };
+  for (const name of await archivesIn(dir)) {
+    test(`${version}/${name} verifies with its chain and restores the home of its time`, async () => {
+      const file = path.join(dir, name);
+      const v = await verify({ path: file, password });
+      assert.deepEqual([v.ok, v.problems, v.chain.filter((l) => !l.ok)], [true, [], []]);
+      const i = await info({ path: file, password });
+      assert.equal(i.metadata.backup_version, i.metadata.backup_type === 'full' ? 1 : Number(version.slice(1)));
+      assert.ok(points[name], `points.json has no entry for ${name}`);
+      if (i.metadata.backup_type === 'full') return;
+      const target = path.join(tempDir(), 'restored');
+      await restore({ path: file, home: tempDir(), target, password, safetyBackupDir: null, env });
+      const got = await treeHashes(target);
+      for (const [p, h] of Object.entries(points[name]!)) assert.equal(got[p], h, p);
+    });
+  }
+  test(`${version}: the chain reader of FORMAT.md section 18.11 restores every plain restore point`, async () => {
+    const doc = await fs.readFile(path.join(ROOT, 'docs', 'FORMAT.md'), 'utf8');
+    const section = doc.slice(doc.indexOf('### 18.11'));
+    const code = /```python\n([\s\S]*?)```/.exec(section)![1]!;
+    const plain = (await archivesIn(dir)).filter((n) => n.endsWith('.tar.gz'));
+    assert.ok(plain.length >= 2);
+    for (const name of plain) {
+      const into = tempDir();
+      execFileSync('/usr/bin/python3', ['-c', `${code}\nimport sys\nrestore_point(sys.argv[1], sys.argv[2])`, path.join(dir, name), into]);
+      const expected = expectedArchiveTree(points[name]!, DATABASE_LAYOUT);
+      assert.deepEqual(await treeHashes(into), expected, name);
+    }
+  });
+}

@@ -3,7 +3,8 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { create, list, restore, seedSample, verify, type CreateOptions, type CreateResult } from '../../../src/engine/index.js';
+import { churnHome, create, list, restore, seedSample, verify, type CreateOptions, type CreateResult } from '../../../src/engine/index.js';
+import { readBlockIndexOf } from '../../../src/engine/archive/block-index.js';
 import { libsqlKeyFor } from '../../../src/engine/keys/libsql-key.js';
 import { applyAicoSettings, openLibsql } from '../../../src/engine/sources/libsql-db.js';
 import { tempDir, treeHashes } from '../../helpers.js';
@@ -58,9 +59,10 @@ before(async () => {
 describe('incremental and differential chains', () => {
   test('full, two incrementals and a differential: each names its parent and stores only what changed', async () => {
     const full = await point({});
-    await useAico(300, 53);
+    // A day of use: rows appended to libSQL, records to Chroma, LMDB entries rewritten and added.
+    await churnHome({ home, seed: 1, env });
     const first = await point({ backupType: 'incremental' });
-    await useAico(300, 31);
+    await churnHome({ home, seed: 2, percent: 2, env });
     await fs.writeFile(path.join(home, 'config', 'later.yaml'), 'added: after the first incremental\n');
     const second = await point({ backupType: 'incremental' });
     await useAico(100, 97);
@@ -74,6 +76,12 @@ describe('incremental and differential chains', () => {
       assert.ok(b.stored_bytes > 0 && b.stored_bytes < b.data_bytes / 4, `${b.type} stored ${b.stored_bytes} of ${b.data_bytes}`);
       assert.ok(b.bytes < full.bytes / 2, `${b.type} archive ${b.bytes} bytes vs full ${full.bytes}`);
     }
+    // The churn changed every database, and each is stored as changed blocks, not whole.
+    const { manifest } = await readBlockIndexOf(first.path, password);
+    for (const source of ['libsql', 'chromadb', 'lmdb']) {
+      assert.ok(manifest.files.some((f) => f.source === source && f.stored === 'blocks'), `${source}: ${JSON.stringify(manifest.files.filter((f) => f.source === source).map((f) => [f.path, f.stored]))}`);
+    }
+    assert.ok(manifest.files.some((f) => f.stored === 'parent'), 'unchanged files are left in the parent');
     // A differential holds everything since the full: at least what the first incremental held.
     assert.ok(diff.stored_bytes >= first.stored_bytes);
 
