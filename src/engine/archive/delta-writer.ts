@@ -1,12 +1,12 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { AicoError, fromFsError, throwIfAborted } from '../errors.js';
 import { runBytes, storedSize } from './delta-blocks.js';
 import { BLOCK_HASH_BYTES, DEFAULT_BLOCK_SIZE, DELTA_PREFIX } from './layout.js';
 import type { ManifestFile } from './metadata.js';
-import type { ReadPool } from './read-pool.js';
+import { FileHasher, type FileHashes } from './file-hasher.js';
 import type { TarOut } from './tar-out.js';
-import type { DeltaFile } from './writer.js';
+import { isDelta, type ArchiveEntry, type DeltaFile } from './writer.js';
 
 /** Changed blocks are read this many at a time (1 MiB). */
 const READ_BLOCKS = 256;
@@ -26,24 +26,39 @@ export interface HashedFile {
  * changed blocks are only known once the whole file was hashed.
  */
 export class DeltaWriter {
+  private readonly hasher = new FileHasher();
+  private readonly hashing = new Map<DeltaFile, Promise<FileHashes>>();
+
+  /** Starts hashing every file that has a parent to compare with, on all cores, ahead of the writer. */
   constructor(
     private readonly body: TarOut,
-    private readonly reader: ReadPool,
+    files: readonly ArchiveEntry[],
     private readonly signal?: AbortSignal,
-  ) {}
+  ) {
+    for (const file of files) {
+      if (!isDelta(file) || !file.parentHashes) continue;
+      const hashed = this.hasher.hash(file.absPath, file.size, DEFAULT_BLOCK_SIZE);
+      hashed.catch(() => {});
+      this.hashing.set(file, hashed);
+    }
+  }
 
   async hash(file: DeltaFile): Promise<HashedFile> {
-    const parts: Buffer[] = [];
-    const result: { sha256?: string; bytesOnDisk?: number } = {};
-    const chunks = this.reader.read(file.absPath, file.size, DEFAULT_BLOCK_SIZE, async (h) => void parts.push(Buffer.from(h)), result, this.signal);
-    for await (const chunk of chunks) this.reader.release(chunk);
-    return { hashes: Buffer.concat(parts), sha256: result.sha256!, steady: result.bytesOnDisk === file.size };
+    throwIfAborted(this.signal);
+    const hashed = await this.hashing.get(file)!;
+    return { hashes: hashed.hashes, sha256: hashed.sha256, steady: hashed.bytesOnDisk === file.size };
+  }
+
+  async close(): Promise<void> {
+    await this.hasher.close();
   }
 
   /**
    * Writes the entry blocks/<path>: the blocks `described.changed` names, in
-   * order. Each block is checked against the hash the first pass recorded, so
-   * the entry can only hold what the manifest says.
+   * order. Runs close together are read with one read of the span between
+   * them (a day of HNSW or SQLite changes is thousands of short runs), and
+   * each block is checked against the hash the first pass recorded, so the
+   * entry can only hold what the manifest says.
    */
   async writeBlocks(file: DeltaFile, described: ManifestFile, hashes: Buffer): Promise<void> {
     const signal = this.signal;
@@ -57,25 +72,31 @@ export class DeltaWriter {
           throw fromFsError(error, file.absPath);
         }
         try {
-          for (const [first, count] of described.changed!) {
-            for (let at = first; at < first + count; at += READ_BLOCKS) {
-              throwIfAborted(signal);
-              const n = Math.min(READ_BLOCKS, first + count - at);
-              const length = runBytes(described, at, n);
-              const buf = Buffer.allocUnsafe(length);
-              const { bytesRead } = await handle.read(buf, 0, length, at * DEFAULT_BLOCK_SIZE);
-              for (let i = 0; i < n; i++) {
-                const block = buf.subarray(i * DEFAULT_BLOCK_SIZE, Math.min(bytesRead, (i + 1) * DEFAULT_BLOCK_SIZE));
-                const want = hashes.subarray((at + i) * BLOCK_HASH_BYTES, (at + i + 1) * BLOCK_HASH_BYTES);
-                if (!createHash('sha256').update(block).digest().equals(want)) {
-                  throw new AicoError('IO_ERROR', `${file.absPath} changed between the two reads of this backup (block ${at + i}).`, {
-                    hint: 'Run the backup again.',
-                  });
+          let out: Buffer[] = [];
+          let outBytes = 0;
+          for (const span of readSpans(described.changed!)) {
+            throwIfAborted(signal);
+            const length = runBytes(described, span.first, span.end - span.first);
+            const buf = Buffer.allocUnsafe(length);
+            const { bytesRead } = await handle.read(buf, 0, length, span.first * DEFAULT_BLOCK_SIZE);
+            for (const [first, count] of span.runs) {
+              for (let i = first; i < first + count; i++) {
+                const at = (i - span.first) * DEFAULT_BLOCK_SIZE;
+                const block = buf.subarray(at, Math.min(bytesRead, at + DEFAULT_BLOCK_SIZE, length));
+                if (!hash('sha256', block, 'buffer').equals(hashes.subarray(i * BLOCK_HASH_BYTES, (i + 1) * BLOCK_HASH_BYTES))) {
+                  throw new AicoError('IO_ERROR', `${file.absPath} changed between the two reads of this backup (block ${i}).`, { hint: 'Run the backup again.' });
                 }
+                out.push(block);
+                outBytes += block.length;
               }
-              yield buf;
+            }
+            if (outBytes >= OUT_BYTES) {
+              yield out.length === 1 ? out[0]! : Buffer.concat(out);
+              out = [];
+              outBytes = 0;
             }
           }
+          if (outBytes > 0) yield Buffer.concat(out);
         } catch (error) {
           throw error instanceof AicoError ? error : fromFsError(error, file.absPath);
         } finally {
@@ -84,4 +105,29 @@ export class DeltaWriter {
       })(),
     );
   }
+}
+
+/** Bytes handed to the tar stream at a time. */
+const OUT_BYTES = 1 << 20;
+
+/**
+ * Runs grouped into spans read at once: a span ends where the next run would
+ * take it past READ_BLOCKS blocks, so the gaps read in vain stay small.
+ */
+function* readSpans(runs: [number, number][]): Generator<{ first: number; end: number; runs: [number, number][] }> {
+  let span: { first: number; end: number; runs: [number, number][] } | null = null;
+  for (const [first, count] of runs) {
+    // A long run is cut into pieces of READ_BLOCKS.
+    for (let at = first; at < first + count; at += READ_BLOCKS) {
+      const n = Math.min(READ_BLOCKS, first + count - at);
+      if (span && at + n - span.first <= READ_BLOCKS) {
+        span.runs.push([at, n]);
+        span.end = at + n;
+        continue;
+      }
+      if (span) yield span;
+      span = { first: at, end: at + n, runs: [[at, n]] };
+    }
+  }
+  if (span) yield span;
 }

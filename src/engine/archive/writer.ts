@@ -155,6 +155,7 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
   const body = new TarOut(compressor, true, (chunk) => reader.release(chunk));
   const manifestFiles: ManifestFile[] = [];
   let bytesDone = 0;
+  let deltas: DeltaWriter | null = null;
   try {
     const metadataJson = Buffer.from(`${JSON.stringify(metadata, null, 2)}\n`);
     const now = new Date(metadata.created);
@@ -193,7 +194,7 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
         ...extra,
       });
     };
-    const deltas = new DeltaWriter(body, reader, signal);
+    deltas = opts.files.some(isDelta) ? new DeltaWriter(body, opts.files, signal) : null;
     for (const entry of opts.files) {
       throwIfAborted(signal);
       if (!isDelta(entry)) {
@@ -204,7 +205,7 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
         await addFile(entry, true, { stored: 'whole' });
         continue;
       }
-      const hashed = await deltas.hash(entry);
+      const hashed = await deltas!.hash(entry);
       const runs = changedRuns(hashed.hashes, entry.parentHashes);
       const describe = (stored: StoredAs, changed?: [number, number][]): ManifestFile => ({
         path: entry.archivePath,
@@ -228,7 +229,7 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
         await spool.add(hashed.hashes);
       } else if (entry.blockwise && !(runs.length === 1 && runs[0]![1] === hashed.hashes.length / BLOCK_HASH_BYTES)) {
         const file = describe('blocks', runs);
-        await deltas.writeBlocks(entry, file, hashed.hashes);
+        await deltas!.writeBlocks(entry, file, hashed.hashes);
         manifestFiles.push(file);
         await spool.add(hashed.hashes);
       } else {
@@ -242,6 +243,8 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
   } catch (error) {
     body.destroy(error as Error);
     throw error;
+  } finally {
+    await deltas?.close();
   }
 
   // The tail starts a new frame so readers can seek to it (see locator.ts).

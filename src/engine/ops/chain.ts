@@ -48,22 +48,36 @@ async function broken(dir: string, message: string, missingId: string, details: 
  * full backup, looking for each parent by id in the directory of the point,
  * and checks each link (id, the parent's manifest and block hashes as
  * recorded, the blocks taken from it) before anything is read in full. The
- * first link is `first`, already open. On failure every link is closed.
+ * directory is listed once (ids and parent ids need no password), and the
+ * links it names are opened at the same time (each derives its own key). The
+ * first link is `first`, already open. On failure every other link is closed.
  */
 export async function resolveChain(first: ChainLink, password: PasswordProvider | null, signal?: AbortSignal): Promise<ChainLink[]> {
   const dir = path.dirname(first.path);
   const links = [first];
+  if (!first.metadata.parent_id) return links;
+  const { backups } = await list({ dir });
+  const byId = new Map<string, BackupEntry>();
+  for (const b of backups) if (b.id && (!byId.has(b.id) || byId.get(b.id)!.problem)) byId.set(b.id, b);
+  // What list says the chain is; each link is still checked against what its child recorded.
+  const expected: BackupEntry[] = [];
+  for (let id = first.metadata.parent_id as string | null; id && byId.has(id) && expected.length < 10_000; id = byId.get(id)!.parent_id) {
+    if (expected.some((b) => b.id === id)) break;
+    expected.push(byId.get(id)!);
+  }
+  const opening = expected.map((b) => openLink(b.path, password, signal));
+  for (const o of opening) o.catch(() => {});
   try {
-    for (let link = first; link.metadata.parent_id; ) {
+    for (let link = first, k = 0; link.metadata.parent_id; k++) {
       const want = link.metadata.parent;
       const name = path.basename(link.path);
       if (!want || want.id !== link.metadata.parent_id) {
         throw new AicoError('CORRUPT_ARCHIVE', `${name} is a ${link.metadata.backup_type} backup without a complete parent link.`, { hint: 'Use another copy of this backup.' });
       }
-      if (links.length > 10_000 || links.some((l) => l.metadata.id === want.id)) {
+      if (links.some((l) => l.metadata.id === want.id)) {
         throw new AicoError('CORRUPT_ARCHIVE', `The chain of ${path.basename(first.path)} loops back to ${want.id}.`);
       }
-      const found = await findById(dir, want.id);
+      const found = expected[k]?.id === want.id ? expected[k]! : null;
       if (!found) {
         throw await broken(dir, `${name} builds on ${want.name} (${want.id}, ${want.backup_type} of ${want.created}), which is not in ${dir}.`, want.id, {
           missing: { id: want.id, name: want.name },
@@ -71,7 +85,7 @@ export async function resolveChain(first: ChainLink, password: PasswordProvider 
       }
       let parent: ChainLink;
       try {
-        parent = await openLink(found.path, password, signal);
+        parent = await opening[k]!;
       } catch (error) {
         if (error instanceof AicoError && (error.code === 'WRONG_PASSWORD' || error.code === 'PASSWORD_REQUIRED' || error.code === 'CANCELLED')) throw error;
         throw await broken(dir, `${found.name}, which ${name} builds on, cannot be read: ${(error as Error).message}`, want.id, { damaged: { id: want.id, name: found.name } });
@@ -90,7 +104,8 @@ export async function resolveChain(first: ChainLink, password: PasswordProvider 
     }
     return links;
   } catch (error) {
-    await closeLinks(links.slice(1));
+    const opened = await Promise.allSettled(opening);
+    await closeLinks(opened.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : [])));
     throw error;
   }
 }

@@ -164,9 +164,12 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
     }
     if (lock.takeover && !opts.lock) warn('STALE_LOCK', lock.takeover);
     try {
-      // Under the lock, so the parent cannot be cleaned up while this backup builds on it.
-      if (delta && !planned) plan = await delta();
-      const backupType: BackupType = plan ? (requested === 'auto' ? 'incremental' : requested) : 'full';
+      // Under the lock, so the parent cannot be cleaned up while this backup builds on it; while the
+      // snapshots are taken, which a parent that cannot serve stops.
+      const stopSnapshots = new AbortController();
+      const planning = delta && !planned ? delta() : null;
+      planning?.catch(() => stopSnapshots.abort());
+      const snapshotSignal = ctx.signal ? AbortSignal.any([ctx.signal, stopSnapshots.signal]) : stopSnapshots.signal;
       // Staged copies live next to the archive: same filesystem, same permissions, cleaned up if we die.
       staging = path.join(opts.outputDir, `.aico-staging.${process.pid}${PARTIAL_SUFFIX}`);
       await fs.mkdir(staging, { mode: 0o700 });
@@ -177,12 +180,16 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         allowLive: opts.allowLive ?? false,
         libsqlKey: keys.libsqlKey,
         adapters: opts.adapters ?? DATABASE_ADAPTERS,
-        signal: ctx.signal,
+        signal: snapshotSignal,
         warn,
         onDatabase: (name, location) => emit({ type: 'phase', phase: 'snapshot', message: `Snapshot of ${name} (${location})` }),
-      }).catch((error) => {
+      }).catch(async (error) => {
+        // The parent's refusal is the reason the snapshots stopped; an opened parent is closed below.
+        if (planning) plan = await planning;
         throw stagingNoSpace(error, opts.outputDir);
       });
+      if (planning) plan = await planning;
+      const backupType: BackupType = plan ? (requested === 'auto' ? 'incremental' : requested) : 'full';
       for (const name of scan.missing) warn('SOURCE_MISSING', `No ${name} data in ${opts.home}; skipped.`);
       for (const s of scan.skipped) warn('FILE_SKIPPED', `Skipped ${s.path} (${s.reason}).`);
       if (scan.sources.length === 0) throw noData(opts.home);

@@ -1,7 +1,7 @@
 import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { storedAs } from '../archive/delta-blocks.js';
-import { HashPool } from '../archive/hash-pool.js';
+import { FileHasher } from '../archive/file-hasher.js';
 import type { ManifestFile, Metadata } from '../archive/metadata.js';
 import { walkArchive, type FileSink } from '../archive/walk.js';
 import { AicoError, fromFsError, throwIfAborted } from '../errors.js';
@@ -38,23 +38,42 @@ class Assembled {
     return this.handle;
   }
 
-  /** Writes block `index` (its bytes `data`) unless a newer link already gave it. */
-  async put(index: number, data: Buffer): Promise<void> {
-    if (index >= this.file.blocks_count || this.filled[index]) return;
-    const at = index * this.file.block_size;
-    const bytes = data.subarray(0, Math.max(0, Math.min(data.length, this.file.size - at)));
-    try {
-      await (await this.open()).write(bytes, 0, bytes.length, at);
-    } catch (error) {
-      throw fromFsError(error, this.abs);
+  /**
+   * Writes `count` consecutive blocks from `first` (their bytes back to back
+   * in `data`), each unless a newer link already gave it: one write per
+   * stretch of blocks not yet written.
+   */
+  async putRun(first: number, count: number, data: Buffer): Promise<void> {
+    const size = this.file.block_size;
+    for (let i = first; i < first + count; ) {
+      if (i >= this.file.blocks_count || this.filled[i]) {
+        i++;
+        continue;
+      }
+      let end = i;
+      while (end < first + count && end < this.file.blocks_count && !this.filled[end]) end++;
+      const from = (i - first) * size;
+      const bytes = data.subarray(from, Math.min(data.length, (end - first) * size, from + (this.file.size - i * size)));
+      try {
+        const handle = await this.open();
+        for (let done = 0; done < bytes.length; ) done += (await handle.write(bytes, done, bytes.length - done, i * size + done)).bytesWritten;
+      } catch (error) {
+        throw fromFsError(error, this.abs);
+      }
+      this.filled.fill(1, i, end);
+      this.remaining -= end - i;
+      i = end;
     }
-    this.filled[index] = 1;
-    this.remaining--;
   }
 
+  private finished = false;
+
+  /** Closes the file; `sync`: flushed to disk first (an empty file is created then). Once synced, it stays closed. */
   async close(sync: boolean): Promise<void> {
+    if (this.finished) return;
     const handle = this.handle ?? (sync ? await this.open() : null);
     this.handle = null;
+    if (sync) this.finished = true;
     if (!handle) return;
     try {
       if (sync) await handle.sync();
@@ -66,9 +85,14 @@ class Assembled {
   }
 }
 
+/** Bytes of consecutive blocks gathered before they are written. */
+const RUN_BYTES = 1 << 20;
+
 /**
- * The stored bytes of one entry, cut into the blocks they are: the whole
- * file's blocks in order, or the changed blocks its runs name.
+ * The stored bytes of one entry, cut into the blocks they are (the whole
+ * file's blocks in order, or the changed blocks its runs name) and written
+ * in stretches of consecutive blocks. The walk may reuse a chunk's memory
+ * once write() returns, so bytes are copied into the sink's own buffer.
  */
 function blockSink(target: Assembled, stored: ManifestFile): FileSink {
   const size = stored.block_size;
@@ -76,28 +100,38 @@ function blockSink(target: Assembled, stored: ManifestFile): FileSink {
     if (storedAs(stored) === 'whole') for (let i = 0; i < stored.blocks_count; i++) yield i;
     else for (const [first, count] of stored.changed ?? []) for (let i = first; i < first + count; i++) yield i;
   })();
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
   const blockLength = (i: number) => Math.min(size, stored.size - i * size);
+  const run = Buffer.allocUnsafe(RUN_BYTES);
+  let runFirst = -1;
+  let runBlocks = 0;
+  let runBytes = 0;
+  let blockBytes = 0;
+  const flush = async () => {
+    if (runBlocks > 0) await target.putRun(runFirst, runBlocks, run.subarray(0, runBytes));
+    runBlocks = 0;
+    runBytes = 0;
+  };
   let next = indexes.next();
   return {
     async write(chunk: Buffer) {
       let pos = 0;
       while (pos < chunk.length && !next.done) {
-        const want = blockLength(next.value) - pendingBytes;
-        const take = Math.min(want, chunk.length - pos);
-        pending.push(chunk.subarray(pos, pos + take));
-        pendingBytes += take;
+        const index = next.value;
+        if (blockBytes === 0 && runBlocks > 0 && (index !== runFirst + runBlocks || runBytes + size > RUN_BYTES)) await flush();
+        if (runBlocks === 0 && blockBytes === 0) runFirst = index;
+        const take = Math.min(blockLength(index) - blockBytes, chunk.length - pos);
+        chunk.copy(run, runBytes, pos, pos + take);
+        runBytes += take;
+        blockBytes += take;
         pos += take;
-        if (pendingBytes === blockLength(next.value)) {
-          await target.put(next.value, pending.length === 1 ? pending[0]! : Buffer.concat(pending));
-          pending = [];
-          pendingBytes = 0;
+        if (blockBytes === blockLength(index)) {
+          runBlocks++;
+          blockBytes = 0;
           next = indexes.next();
         }
       }
     },
-    async end() {},
+    end: flush,
   };
 }
 
@@ -136,6 +170,30 @@ export async function stageChain(
     files.push({ homePath: target.homePath, mode: f.mode, mtime: f.mtime });
   }
   let sealedKey: Buffer | null = null;
+  // A unit is validated while later links are still read once its files are all written, synced
+  // and hashed, and no problem was found so far (as stageArchive announces a unit).
+  const byUnit = new Map<string, Assembled[]>();
+  for (const [p, t] of targets) {
+    const unit = opts.plan.get(p)!.unit;
+    byUnit.set(unit, [...(byUnit.get(unit) ?? []), t]);
+  }
+  const hasher = new FileHasher();
+  const checks: Promise<void>[] = [];
+  let problemsSeen = 0;
+  const announce = () => {
+    if (problemsSeen > 0) return;
+    for (const [unit, ts] of byUnit) {
+      if (ts.some((t) => t.remaining > 0)) continue;
+      byUnit.delete(unit);
+      const check = (async () => {
+        for (const t of ts) await t.close(true);
+        await Promise.all(ts.filter((t) => !t.checkedWhole).map((t) => checkAssembled(hasher, t)));
+        opts.onUnitStaged?.(unit, point.metadata, sealedKey);
+      })();
+      check.catch(() => {});
+      checks.push(check);
+    }
+  };
   try {
     for (const [k, link] of opts.links.entries()) {
       const missing = [...targets.values()].some((t) => t.remaining > 0);
@@ -149,7 +207,9 @@ export async function stageChain(
         {
           manifest: { manifest: link.index.manifest, raw: link.index.manifestRaw },
           ...(k === 0 ? { onKeyEntry: (key: Buffer) => (sealedKey = key) } : {}),
+          onProblem: () => problemsSeen++,
           onFile: async (stored) => {
+            announce();
             const target = targets.get(stored.path);
             if (!target || target.remaining === 0) return null;
             if (storedAs(stored) === 'whole' && target.remaining === target.file.blocks_count && stored.sha256 === target.file.sha256) target.checkedWhole = true;
@@ -166,6 +226,7 @@ export async function stageChain(
           details: { problems: walk.problems, archive: link.path },
         });
       }
+      announce();
     }
     for (const t of targets.values()) {
       if (t.remaining > 0) {
@@ -174,13 +235,14 @@ export async function stageChain(
         });
       }
     }
-    for (const t of targets.values()) await t.close(true);
+    await Promise.all(checks);
   } finally {
+    // Every handle is closed before the caller may remove staging.
+    await Promise.allSettled(checks);
     for (const t of targets.values()) await t.close(false).catch(() => {});
+    await hasher.close();
   }
-  await checkAssembled([...targets.values()].filter((t) => !t.checkedWhole), ctx.signal);
   emit({ type: 'summary', op: 'verify', ok: true, durationMs: Date.now() - started, bytes: point.reader.fileSize });
-  for (const unit of Object.keys(units)) opts.onUnitStaged?.(unit, point.metadata, sealedKey);
   return { metadata: point.metadata, sealedKey, units, files };
 }
 
@@ -190,34 +252,12 @@ function inLink(error: unknown, name: string): unknown {
   return new AicoError(error.code, `${name}, which the restore point builds on: ${error.message}`, { hint: error.hint, details: { ...error.details, archive: name }, cause: error });
 }
 
-/** Every file put together from blocks is read back and held to the SHA-256 the restore point records. */
-async function checkAssembled(targets: Assembled[], signal?: AbortSignal): Promise<void> {
-  const hashes = new HashPool();
-  try {
-    for (const t of targets) {
-      const hasher = hashes.begin(t.file.block_size);
-      const handle = await fs.open(t.abs, 'r').catch((error) => {
-        throw fromFsError(error, t.abs);
-      });
-      try {
-        const buf = Buffer.allocUnsafe(1 << 20);
-        for (let at = 0; at < t.file.size; ) {
-          throwIfAborted(signal);
-          const { bytesRead } = await handle.read(buf, 0, Math.min(buf.length, t.file.size - at), at);
-          if (bytesRead === 0) break;
-          await hasher.update(Buffer.from(buf.subarray(0, bytesRead)));
-          at += bytesRead;
-        }
-      } finally {
-        await handle.close();
-      }
-      if ((await hasher.finish()).sha256 !== t.file.sha256) {
-        throw new AicoError('CHECKSUM_MISMATCH', `${t.file.path}, put together from the chain, does not match the SHA-256 its restore point records; nothing was restored.`, {
-          hint: 'A backup of the chain is damaged in a way its own checks could not see; restore another restore point.',
-        });
-      }
-    }
-  } finally {
-    await hashes.close();
+/** A file put together from blocks is read back and held to the SHA-256 the restore point records. */
+async function checkAssembled(hasher: FileHasher, t: Assembled): Promise<void> {
+  const { sha256 } = await hasher.hash(t.abs, t.file.size, t.file.block_size, false);
+  if (sha256 !== t.file.sha256) {
+    throw new AicoError('CHECKSUM_MISMATCH', `${t.file.path}, put together from the chain, does not match the SHA-256 its restore point records; nothing was restored.`, {
+      hint: 'A backup of the chain is damaged in a way its own checks could not see; restore another restore point.',
+    });
   }
 }

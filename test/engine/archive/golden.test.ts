@@ -80,14 +80,15 @@ async function describeChains(dir: string, version: string, password: () => Prom
   const { sample_master_key: masterKey, points } = JSON.parse(await fs.readFile(path.join(dir, 'points.json'), 'utf8')) as Points;
   const env = { AICO_MASTER_KEY: masterKey, DBUS_SESSION_BUS_ADDRESS: undefined };
   for (const name of await archivesIn(dir)) {
-    test(`${version}/${name} verifies with its chain and restores the home of its time`, async () => {
+    test(`${version}/${name} verifies with its chain${name.endsWith('.enc') ? ' and restores the home of its time' : ''}`, async () => {
       const file = path.join(dir, name);
       const v = await verify({ path: file, password });
       assert.deepEqual([v.ok, v.problems, v.chain.filter((l) => !l.ok)], [true, [], []]);
       const i = await info({ path: file, password });
       assert.equal(i.metadata.backup_version, i.metadata.backup_type === 'full' ? 1 : Number(version.slice(1)));
       assert.ok(points[name], `points.json has no entry for ${name}`);
-      if (i.metadata.backup_type === 'full') return;
+      // The plain chain is restored by the independent reader below; the tool restores the encrypted one.
+      if (i.metadata.backup_type === 'full' || !name.endsWith('.enc')) return;
       const target = path.join(tempDir(), 'restored');
       await restore({ path: file, home: tempDir(), target, password, safetyBackupDir: null, env });
       const got = await treeHashes(target);

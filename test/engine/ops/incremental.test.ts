@@ -201,7 +201,9 @@ describe('finding the parent', () => {
     await assert.rejects(create(options({ outputDir: mine, backupType: 'incremental', password: async () => Buffer.from('other') })), (e: any) =>
       e.code === 'PARENT_MISMATCH' && /does not open with this password/.test(e.message),
     );
-    await assert.rejects(create(options({ outputDir: mine, backupType: 'incremental', encrypt: false })), (e: any) => e.code === 'PARENT_MISMATCH' && /is encrypted and this backup is not/.test(e.message));
+    // A chain is encrypted throughout or not at all: an encrypted backup is passed over, and refused when named.
+    await assert.rejects(create(options({ outputDir: mine, backupType: 'incremental', encrypt: false })), (e: any) => e.code === 'NO_PARENT' && /passed over: .*\(encrypted\)/.test(e.message));
+    await assert.rejects(create(options({ outputDir: mine, backupType: 'incremental', encrypt: false, parent: full.backup.path })), (e: any) => e.code === 'PARENT_MISMATCH' && /is encrypted and this backup is not/.test(e.message));
 
     // A backup of another home in the same directory is passed over, and refused when named.
     const other = path.join(dir, 'other-home');
