@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { CODEC_NAMES, EXIT_CODES, SOURCE_NAMES, TOOL_VERSION, WORKING_STORES } from '../engine/index.js';
 import type { GlobalFlags, RunContext } from './context.js';
 import { runCreate } from './commands/create.js';
+import { runConsolidate } from './commands/consolidate.js';
 import { runDelete } from './commands/delete.js';
 import { runInfo, runList, runVerify } from './commands/inspect.js';
 import { runSeed } from './commands/seed.js';
@@ -89,6 +90,14 @@ commands it uses $AICO_BACKUP_PASSWORD or a stored password before asking for on
       .option('--no-safety-backup', 'do not save what is replaced as a pre-restore backup first')
       .option('-o, --output <dir>', 'where the pre-restore safety backup goes (default: backup.output_dir)'),
   ).action(async (file: string, flags, cmd: Command) => run((ctx) => runRestore(ctx, file, flags), globals(cmd)));
+
+  passwordOptions(
+    backup
+      .command('consolidate')
+      .description('write a full backup of an incremental or differential restore point from its chain (the chain is not changed)')
+      .argument('<file>')
+      .option('-o, --output <dir>', 'where the full backup goes (default: the directory of <file>)'),
+  ).action(async (file: string, flags, cmd: Command) => run((ctx) => runConsolidate(ctx, file, flags), globals(cmd)));
 
   backup
     .command('delete')

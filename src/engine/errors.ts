@@ -27,6 +27,7 @@ export const ERROR_CODES = {
   PARENT_MISMATCH: 14,
   CHAIN_TOO_LONG: 14,
   CHAIN_BROKEN: 15,
+  HAS_DEPENDENTS: 16,
   IO_ERROR: 1,
   INTERNAL: 1,
   CANCELLED: 130,
@@ -55,6 +56,7 @@ export const EXIT_CODES: { readonly [K in ExitCode]: string } = {
   13: 'an interrupted restore left the home half swapped (run what it names)',
   14: 'no usable backup to build an incremental or differential on',
   15: 'a backup this one builds on is missing, damaged or not the one named',
+  16: 'other backups build on the one to delete (consolidate them first)',
   130: 'cancelled (Ctrl-C)',
   143: 'cancelled (SIGTERM)',
 };

@@ -8,6 +8,7 @@ export type { ArchiveEntry, DeltaFile, PlannedFile } from './archive/writer.js';
 export { verify, type VerifyOptions, type VerifyResult, type VerifyProblem } from './ops/verify.js';
 export { info, type InfoOptions, type InfoResult } from './ops/info.js';
 export { restore, prepareRestore, type PreparedRestore, type RestoreOptions, type RestoreResult, type UnitAction } from './ops/restore.js';
+export { consolidate, type ConsolidateOptions, type ConsolidateResult } from './ops/consolidate.js';
 export { deleteBackups, type DeleteOptions, type DeleteResult, type DeletedBackup } from './ops/delete.js';
 export type { ReadingProcess } from './ops/delete-readers.js';
 export { describeHome, type HomeSource } from './ops/describe-home.js';

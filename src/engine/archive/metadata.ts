@@ -21,6 +21,8 @@ export interface Metadata {
   parent?: ParentLink;
   /** Format 2: links between this backup and its full backup (1 for a delta on a full). */
   chain_length?: number;
+  /** A full backup written by `consolidate`: the restore point and the chain it was put together from, newest first. */
+  consolidated_from?: { id: string; name: string; backup_type: string }[];
   /** Why the archive was written; absent for an ordinary backup. Matches the file name's label. */
   purpose?: 'pre-restore';
   /** A pre-restore safety backup: the restore it was taken before, and which units it saves. */

@@ -6,6 +6,7 @@ import { noopSink, warningEvent, type OperationContext } from '../events.js';
 import { syncDir } from '../fsutil/atomic-file.js';
 import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
 import { processesReading, type ReadingProcess } from './delete-readers.js';
+import { list } from './list.js';
 
 export interface DeleteOptions {
   paths: string[];
@@ -72,6 +73,7 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
     }
     const targets: Target[] = [];
     for (const file of files) targets.push(await checkTarget(file));
+    await refuseDependents(files, dirs);
     const readers = await processesReading(files);
     for (const { file, stat } of targets) {
       if (ctx.signal?.aborted) throw cancelled(backups, targets.length);
@@ -94,6 +96,35 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
   const durationMs = Date.now() - started;
   emit({ type: 'summary', op: 'delete', ok: true, durationMs, bytes });
   return { dryRun, backups, bytes, durationMs };
+}
+
+/**
+ * An incremental or differential backup is useless without the backups it
+ * builds on: a backup that another one (not deleted with it) names as its
+ * parent is refused, with every backup that would lose its chain named.
+ */
+async function refuseDependents(files: string[], dirs: string[]): Promise<void> {
+  const going = new Set(files);
+  const orphans: string[] = [];
+  for (const dir of dirs) {
+    const { backups } = await list({ dir });
+    const goingIds = new Set(backups.filter((b) => going.has(b.path) && b.id).map((b) => b.id!));
+    // Transitively: what builds on a backup that loses its chain loses it too.
+    for (let grew = true; grew; ) {
+      grew = false;
+      for (const b of backups) {
+        if (!b.parent_id || !goingIds.has(b.parent_id) || going.has(b.path) || orphans.includes(b.name)) continue;
+        orphans.push(b.name);
+        if (b.id) goingIds.add(b.id);
+        grew = true;
+      }
+    }
+  }
+  if (orphans.length === 0) return;
+  throw new AicoError('HAS_DEPENDENTS', `Other backups build on what you asked to delete: ${orphans.join(', ')}. Nothing was deleted.`, {
+    hint: 'Delete them together with it, or first write a full backup of the ones you keep (aico backup consolidate FILE).',
+    details: { dependents: orphans },
+  });
 }
 
 async function checkTarget(file: string): Promise<Target> {

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { churnHome, create, list, restore, seedSample, verify, type CreateOptions, type CreateResult } from '../../../src/engine/index.js';
+import { churnHome, consolidate, create, deleteBackups, list, restore, seedSample, verify, type CreateOptions, type CreateResult } from '../../../src/engine/index.js';
 import { readBlockIndexOf } from '../../../src/engine/archive/block-index.js';
 import { libsqlKeyFor } from '../../../src/engine/keys/libsql-key.js';
 import { applyAicoSettings, openLibsql } from '../../../src/engine/sources/libsql-db.js';
@@ -117,6 +117,41 @@ describe('incremental and differential chains', () => {
     const config = path.join(dir, 'only-config');
     await restore({ path: points[2]!.backup.path, home, target: config, password, safetyBackupDir: null, env, configOnly: true });
     assert.equal(await fs.readFile(path.join(config, 'config', 'later.yaml'), 'utf8'), 'added: after the first incremental\n');
+  });
+});
+
+describe('consolidating and deleting', () => {
+  test('consolidate writes a full backup of a restore point that restores the same home; the chain is untouched', async () => {
+    const before = await treeHashes(out);
+    const r = await consolidate({ path: points[2]!.backup.path, password, kdfIterations: 1000 });
+    assert.deepEqual(r.from.map((l) => l.id), [points[2]!.backup.id, points[1]!.backup.id, points[0]!.backup.id]);
+    const after = await treeHashes(out);
+    for (const [name, hash] of Object.entries(before)) assert.equal(after[name], hash, `${name} was changed`);
+    assert.deepEqual(Object.keys(after).filter((n) => !(n in before)), [path.basename(r.backup.path)]);
+    const v = await verify({ path: r.backup.path, password });
+    assert.deepEqual([v.ok, v.chain], [true, []]);
+    const listed = (await list({ dir: out })).backups.find((b) => b.path === r.backup.path)!;
+    assert.deepEqual([listed.type, listed.created, listed.format_version], ['full', points[2]!.backup.created, 1]);
+    const target = path.join(dir, 'from-consolidated');
+    await restore({ path: r.backup.path, home, target, password, safetyBackupDir: null, env });
+    assert.deepEqual(await restorable(target), points[2]!.tree);
+    await fs.rm(r.backup.path);
+  });
+
+  test('delete refuses a backup others build on and names them; the whole chain goes together', async () => {
+    const copy = path.join(dir, 'delete-copy');
+    await fs.cp(out, copy, { recursive: true });
+    const at = (i: number) => path.join(copy, path.basename(points[i]!.backup.path));
+    await assert.rejects(deleteBackups({ paths: [at(1)] }), (e: any) => {
+      assert.equal(e.code, 'HAS_DEPENDENTS');
+      assert.equal(e.exitCode, 16);
+      assert.deepEqual(e.details.dependents, [path.basename(at(2))]);
+      return true;
+    });
+    await assert.rejects(deleteBackups({ paths: [at(0)], dryRun: true }), (e: any) => e.code === 'HAS_DEPENDENTS' && e.details.dependents.length === 3);
+    assert.equal((await fs.readdir(copy)).filter((n) => n.startsWith('aico-backup-')).length, 4, 'nothing was deleted');
+    const r = await deleteBackups({ paths: [at(2), at(1)] });
+    assert.equal(r.backups.length, 2);
   });
 });
 
