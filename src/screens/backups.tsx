@@ -9,8 +9,33 @@ import { formatBytes } from '../ui/format.js';
 import { errorView, type ErrorView } from '../ui/operation-state.js';
 
 const when = (b: BackupEntry) => (b.created ? b.created.replace('T', ' ').slice(0, 19) : b.name.slice(12, 27));
+const SHORT_TYPE: Record<string, string> = { full: 'full', incremental: 'incr', differential: 'diff' };
 /** A restore's safety backup is a full backup of only what it replaced: not one to pick by mistake. */
-const typeOf = (b: BackupEntry) => (b.purpose === 'pre-restore' ? 'safety' : b.type ?? '?');
+const typeOf = (b: BackupEntry) => (b.purpose === 'pre-restore' ? 'safety' : b.type ? (SHORT_TYPE[b.type] ?? b.type) : '?');
+
+/** The backups a restore of `b` reads, `b` first, down to its full backup, as far as the list shows them. */
+function chainOf(b: BackupEntry, all: BackupEntry[]): BackupEntry[] {
+  const chain = [b];
+  for (let link = b; link.parent_id; ) {
+    const parent = all.find((x) => x.id === link.parent_id);
+    if (!parent || chain.includes(parent)) break;
+    chain.push(parent);
+    link = parent;
+  }
+  return chain;
+}
+
+/** What the selected backup builds on: a restore of it reads its whole chain. */
+function chainLine(b: BackupEntry | undefined, all: BackupEntry[]): string | null {
+  if (!b?.parent_id) return null;
+  const chain = chainOf(b, all);
+  const kind = b.type === 'differential' ? 'differential' : 'incremental';
+  const parent = chain[1];
+  if (b.chain_intact === false || !parent) {
+    return `Selected: ${kind} on ${parent ? `the backup of ${when(parent)}` : `${b.parent_id}, which is missing`}; its chain is BROKEN: it cannot be restored until the missing backup is back.`;
+  }
+  return `Selected: ${kind} on the backup of ${when(parent)}; restoring it reads ${chain.length} backups (${chain.map((c) => typeOf(c)).join(' <- ')}).`;
+}
 
 /** A deleted backup another process still reads is news: its space comes back only when that reader closes it. */
 const readersNote = (readers: ReadingProcess[] | null) =>
@@ -115,12 +140,13 @@ export function BackupsScreen() {
             return (
               <Text key={b.path} color={isSel ? theme.accent : undefined} wrap="truncate-end">
                 {isSel ? '>' : ' '} {when(b).padEnd(19)}  {typeOf(b).padEnd(typeWidth).slice(0, typeWidth)}  {formatBytes(b.bytes).padEnd(10)}  {b.encrypted ? 'yes' : 'no '}  {dbs.padEnd(dbWidth).slice(0, dbWidth)}  {v === 'ok' ? 'ok' : v === 'failed' ? 'FAILED' : '-'}
-                {b.problem ? `  ! ${b.problem.code}` : ''}
+                {b.problem ? `  ! ${b.problem.code}` : b.chain_intact === false ? '  ! CHAIN BROKEN' : ''}
               </Text>
             );
           })}
         </Box>
       ) : null}
+      {backups && chainLine(backups[cursor], backups) ? <Text>{chainLine(backups[cursor], backups)}</Text> : null}
       {confirmDelete ? (
         <Box borderStyle="round" paddingX={1}>
           <Text>

@@ -44,6 +44,28 @@ describe('backups screen', () => {
     assert.match(shown[0]!, /full\s+18\.0 MiB\s+no\s+libsql,chromadb/);
   });
 
+  test('a chain: deltas are marked incr and diff, the selected one names its parent and what a restore reads, a broken chain says so', async () => {
+    const fake = withBackups(4);
+    const [b0, b1, b2, b3] = fake.backups;
+    // Newest first: b0 incremental on b1 incremental on b3 full; b2 differential on a full that is gone.
+    Object.assign(b0!, { type: 'incremental', parent_id: b1!.id, parent_name: b1!.name, chain_intact: true });
+    Object.assign(b1!, { type: 'incremental', parent_id: b3!.id, parent_name: b3!.name, chain_intact: true });
+    Object.assign(b2!, { type: 'differential', parent_id: 'gone', parent_name: null, chain_intact: false });
+    const ui = renderApp(fake);
+    let f = await ui.waitFor('restoring it reads');
+    assert.match(rows(f)[0]!, /incr\s+18\.0 MiB/);
+    assert.match(rows(f)[2]!, /diff .*! CHAIN BROKEN/);
+    assert.ok(flat(f).includes(`Selected: incremental on the backup of ${when(1)}; restoring it reads 3 backups (incr <- incr <- full).`), f);
+    await ui.press(KEY.down);
+    await ui.press(KEY.down);
+    f = await ui.waitFor('is BROKEN');
+    assert.ok(flat(f).includes('Selected: differential on gone, which is missing; its chain is BROKEN'), f);
+    // Any point of the chain restores from here.
+    await ui.press(KEY.up);
+    await ui.press('r');
+    await ui.waitFor((frame) => frame.includes(b1!.name));
+  });
+
   test('arrows and pageDown move the ">" marker and scroll the page', async () => {
     const ui = renderApp(withBackups(200));
     await ui.waitFor('(200)');
