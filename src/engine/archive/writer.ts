@@ -7,6 +7,7 @@ import { deriveKek, MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
 import { payloadKeyBytes, SegmentSealer } from '../crypto/segments.js';
 import { AicoError, throwIfAborted } from '../errors.js';
 import { AtomicFile } from '../fsutil/atomic-file.js';
+import { maybeCrash } from '../fsutil/fault.js';
 import { BlockSpool } from './block-spool.js';
 import { changedRuns, storedSize } from './delta-blocks.js';
 import { DeltaWriter } from './delta-writer.js';
@@ -230,6 +231,7 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
       } else if (entry.blockwise && !(runs.length === 1 && runs[0]![1] === hashed.hashes.length / BLOCK_HASH_BYTES)) {
         const file = describe('blocks', runs);
         await deltas!.writeBlocks(entry, file, hashed.hashes);
+        maybeCrash('delta-blocks');
         manifestFiles.push(file);
         await spool.add(hashed.hashes);
       } else {

@@ -5,6 +5,7 @@ import { FileHasher } from '../archive/file-hasher.js';
 import type { ManifestFile, Metadata } from '../archive/metadata.js';
 import { walkArchive, type FileSink } from '../archive/walk.js';
 import { AicoError, fromFsError, throwIfAborted } from '../errors.js';
+import { maybeCrash } from '../fsutil/fault.js';
 import { noopSink, type OperationContext } from '../events.js';
 import type { ChainLink } from '../archive/chain-link.js';
 import type { StageResult } from './stage.js';
@@ -227,6 +228,7 @@ export async function stageChain(
         });
       }
       announce();
+      maybeCrash(`chain:${k}`);
     }
     for (const t of targets.values()) {
       if (t.remaining > 0) {

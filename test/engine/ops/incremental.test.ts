@@ -255,6 +255,30 @@ describe('finding the parent', () => {
     assert.ok(fallback.warnings.some((w) => w.code === 'FULL_INSTEAD'));
   });
 
+  test('a chain across a VACUUM: pages move, so the incremental stores more, and the restore is still exact', async () => {
+    const vac = path.join(dir, 'vacuum-out');
+    await create(options({ outputDir: vac }));
+    await useAico(200, 3);
+    const small = await create(options({ outputDir: vac, backupType: 'incremental' }));
+    const { key } = await libsqlKeyFor(home, Buffer.from(env.AICO_MASTER_KEY!), { env });
+    const db = openLibsql(path.join(home, 'data', 'aico.db'), key!);
+    try {
+      applyAicoSettings(db);
+      db.exec('DELETE FROM logs WHERE id % 5 = 0');
+      db.exec('VACUUM');
+      db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+    } finally {
+      db.close();
+    }
+    const big = await create(options({ outputDir: vac, backupType: 'incremental' }));
+    assert.ok(big.backup.stored_bytes > small.backup.stored_bytes, `after VACUUM ${big.backup.stored_bytes} bytes, before ${small.backup.stored_bytes}`);
+    const target = path.join(dir, 'after-vacuum');
+    await restore({ path: big.backup.path, home, target, password, safetyBackupDir: null, env, databases: ['libsql'] });
+    const want = await restorable(home);
+    const got = await restorable(target);
+    assert.equal(got['data/aico.db'], want['data/aico.db']);
+  });
+
   test('an unencrypted delta opens with the standard tools: changed blocks sit under blocks/, never under the file name', async () => {
     const plain = path.join(dir, 'plain-out');
     await create(options({ outputDir: plain, encrypt: false, password: undefined }));
