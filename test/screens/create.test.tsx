@@ -184,7 +184,7 @@ describe('create screen', () => {
     const calls = fake.callsOf('create');
     assert.equal(calls.length, 1);
     const { password, include, ...rest } = calls[0];
-    assert.deepEqual(rest, { home: HOME, outputDir: OUT, encrypt: true, compression: 'gzip', compressionLevel: 7, exclude: [] });
+    assert.deepEqual(rest, { home: HOME, outputDir: OUT, encrypt: true, compression: 'gzip', compressionLevel: 7, exclude: [], maxChain: 14 });
     assert.deepEqual([...include].sort(), ['chromadb', 'config', 'libsql', 'models']);
     assert.equal((await password()).toString(), 'horse battery');
     assert.match(f, /Saved \/home\/ana\/backups\/aico-backup-20260314-092653\.tar\.gz\.enc \(15\.0 MiB, encrypted\)/);
