@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { MAX_FORMAT_VERSION } from '../../../src/engine/archive/layout.js';
-import { info, restore, verify } from '../../../src/engine/index.js';
+import { info, list, restore, verify } from '../../../src/engine/index.js';
 import { DATABASE_LAYOUT, expectedArchiveTree, ROOT, tempDir, treeHashes } from '../../helpers.js';
 
 /**
@@ -79,29 +79,34 @@ interface Points {
 async function describeChains(dir: string, version: string, password: () => Promise<Buffer>) {
   const { sample_master_key: masterKey, points } = JSON.parse(await fs.readFile(path.join(dir, 'points.json'), 'utf8')) as Points;
   const env = { AICO_MASTER_KEY: masterKey, DBUS_SESSION_BUS_ADDRESS: undefined };
-  for (const name of await archivesIn(dir)) {
-    test(`${version}/${name} verifies with its chain${name.endsWith('.enc') ? ' and restores the home of its time' : ''}`, async () => {
+  const all = await archivesIn(dir);
+  // list needs no password; newest first. The tool restores the encrypted chain's newest incremental and
+  // newest differential, the chain reader below every plain delta.
+  const listed = (await list({ dir })).backups.filter((b) => b.encrypted);
+  const restored = new Set(['incremental', 'differential'].map((t) => listed.find((b) => b.type === t)!.name));
+  for (const name of all) {
+    test(`${version}/${name} verifies with its chain${restored.has(name) ? ' and restores the home of its time' : ''}`, async () => {
       const file = path.join(dir, name);
       const v = await verify({ path: file, password });
       assert.deepEqual([v.ok, v.problems, v.chain.filter((l) => !l.ok)], [true, [], []]);
       const i = await info({ path: file, password });
       assert.equal(i.metadata.backup_version, i.metadata.backup_type === 'full' ? 1 : Number(version.slice(1)));
       assert.ok(points[name], `points.json has no entry for ${name}`);
-      // The plain chain is restored by the independent reader below; the tool restores the encrypted one.
-      if (i.metadata.backup_type === 'full' || !name.endsWith('.enc')) return;
+      if (!restored.has(name)) return;
       const target = path.join(tempDir(), 'restored');
       await restore({ path: file, home: tempDir(), target, password, safetyBackupDir: null, env });
       const got = await treeHashes(target);
       for (const [p, h] of Object.entries(points[name]!)) assert.equal(got[p], h, p);
     });
   }
-  test(`${version}: the chain reader of FORMAT.md section 18.11 restores every plain restore point`, async () => {
+  test(`${version}: the chain reader of FORMAT.md section 18.11 restores every plain incremental and differential`, async () => {
     const doc = await fs.readFile(path.join(ROOT, 'docs', 'FORMAT.md'), 'utf8');
     const section = doc.slice(doc.indexOf('### 18.11'));
     const code = /```python\n([\s\S]*?)```/.exec(section)![1]!;
     const plain = (await archivesIn(dir)).filter((n) => n.endsWith('.tar.gz'));
     assert.ok(plain.length >= 2);
-    for (const name of plain) {
+    const deltas = plain.filter((n) => n !== plain[0]);
+    for (const name of deltas) {
       const into = tempDir();
       execFileSync('/usr/bin/python3', ['-c', `${code}\nimport sys\nrestore_point(sys.argv[1], sys.argv[2])`, path.join(dir, name), into]);
       const expected = expectedArchiveTree(points[name]!, DATABASE_LAYOUT);

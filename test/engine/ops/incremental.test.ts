@@ -92,9 +92,11 @@ describe('incremental and differential chains', () => {
     );
   });
 
-  test('every restore point restores byte for byte what the home held at its time, every database validated', async () => {
+  test('every delta restore point restores byte for byte what the home held at its time, every database validated', async () => {
     assert.equal(points.length, 4);
+    // The full backup's restore is what every other restore test does; here the three deltas.
     for (const [i, p] of points.entries()) {
+      if (i === 0) continue;
       const target = path.join(dir, `restored-${i}`);
       const r = await restore({ path: p.backup.path, home, target, password, safetyBackupDir: null, env });
       assert.ok(r.units.every((u) => u.name === 'config' || u.validation?.ok), `${p.backup.type}: ${JSON.stringify(r.units)}`);
