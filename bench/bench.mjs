@@ -4,11 +4,12 @@
 // `tar | zstd -3 -T1`, restic 0.14 and borg 1.2 on the same warm home.
 //
 //   npm run bench -- [--size MiB] [--runs N] [--seed N] [--files] [--flat] [--flat-size MiB]
-//                    [--skip tar,restic,borg,stall,cli] [--cache D] [--dir D] [--keep] [--json]
+//                    [--skip tar,restic,borg,stall,cli,incremental] [--cache D] [--dir D] [--keep] [--json]
 //   (or AICO_BENCH_SIZE / AICO_BENCH_RUNS / AICO_BENCH_CACHE / AICO_BENCH_DIR)
 //
 // Homes are seeded once and cached (see homes.mjs). Contenders run as child
 // processes under /usr/bin/time, interleaved run by run, and we report medians.
+// The incremental section (incremental.mjs) runs once, on a copy of the home it changes.
 // A missed target never fails the bench; only a command that fails does (exit 1).
 import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
@@ -16,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cachedHome, cachedListDir, hardware, treeStats } from './homes.mjs';
+import { incrementalSection } from './incremental.mjs';
 import { CommandFailed, interrupted, probe, q, sh, startHelper, timed } from './proc.mjs';
 
 /**
@@ -32,8 +34,16 @@ const TARGETS = {
   rss_flat_within: 0.1, // a 4x larger home may take at most 10 % more peak RSS
   writer_stall_ms: 50, // longest libSQL commit while create runs
   cli_s: 0.3, // `aico --help`, `aico backup list` of 500 backups
+  // The issue "Incremental and differential backups", for `demo churn` and `demo churn --percent 1`.
+  // Ratios are ours over the reference (at most this much).
+  incr_vs_floor: 1.15, // incremental archive <= 1.15x the changed-block floor
+  incr_vs_restic_added: 0.3, // incremental archive <= 0.3x what restic's repository grows by
+  incr_time_vs_restic: 0.5, // incremental <= 0.5x restic's incremental backup of the same change
+  incr_time_vs_full: 0.3, // incremental <= 0.3x our own full backup
+  incr_peak_rss_mib: 150,
+  chain_restore_vs_full: 1.2, // newest point of a 7-link chain <= 1.2x restoring a full of the same data
 };
-const SKIPPABLE = ['tar', 'restic', 'borg', 'stall', 'cli'];
+const SKIPPABLE = ['tar', 'restic', 'borg', 'stall', 'cli', 'incremental'];
 const USAGE = `usage: bench.mjs [--size MiB>0] [--runs N>=1] [--seed N] [--files] [--flat] [--flat-size MiB] [--skip ${SKIPPABLE.join(',')}] [--cache D] [--dir D] [--keep] [--json]`;
 
 let opt;
@@ -88,6 +98,83 @@ const median = (xs) => {
 };
 const f = (x, d = 2) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
 const gib = (b) => `${(b / 1024 ** 3).toFixed(1)} GiB`;
+
+/** Left-aligned first column, the others right-aligned, two spaces apart (every table of the report). */
+function printTable(head, body, indent = '') {
+  const widths = head.map((_, c) => Math.max(...[head, ...body].map((line) => line[c].length)));
+  const line = (cells) => cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join('  ').trimEnd();
+  for (const cells of [head, ...body]) console.log(indent + line(cells));
+}
+
+/** A Chroma collection's directory is a UUID: its first 8 digits tell them apart. */
+const shortPath = (rel) => rel.replace(/^data\/memory\//, '').replace(/([0-9a-f]{8})-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/, '$1…');
+
+/** The incremental section's report (incremental.mjs measures, targets come from TARGETS). */
+function reportIncremental(inc, targets, verdict) {
+  const what = (c) => `${c.label} (seed ${c.seed})`;
+  const mb = (b) => (b === null || b === undefined ? '-' : f(b / MiB, 1));
+  console.log('');
+  console.log(`incremental backups (one run of each step, on a copy of the home; ${inc.changes.length} changes applied one after another, each followed by \`backup create --type incremental\`; ${f(inc.duration_s, 0)} s in all, of which ${f(inc.hashing_s, 0)} s hashing blocks in a worker between timed commands):`);
+  console.log('  floor = 4 KiB blocks of the covered files whose SHA-256 differs from the state before the change at the same index, lie past the old end, or are in a new file, x 4096 B');
+  console.log(`  archive = the incremental's file; stored = its stored_bytes (whole new files and changed blocks, uncompressed); restic+ = ${inc.restic_addition ?? 'restic not run'}`);
+  console.log(`  /full t = incremental time over the full backup of the same home copy before the changes (${f(inc.full.wall_s)} s, ${mb(inc.full.archive_bytes)} MiB)`);
+  const head = ['link  change', 'churn s', 'floor MiB', 'archive MiB', 'stored MiB', 'restic+ MiB', '/floor', '/restic+', 'incr s', 'restic s', '/restic t', '/full t', 'peak RSS MiB', 'tree RSS MiB'];
+  const body = inc.changes.map((c) => [
+    `${String(c.link).padStart(4)}  ${what(c)}`,
+    f(c.churn.wall_s, 1),
+    mb(c.floor.bytes),
+    mb(c.incremental.archive_bytes),
+    mb(c.incremental.stored_bytes),
+    mb(c.restic?.added_bytes),
+    f(c.ratios.archive_vs_floor),
+    f(c.ratios.archive_vs_restic_added),
+    f(c.incremental.wall_s),
+    f(c.restic?.wall_s),
+    f(c.ratios.time_vs_restic),
+    f(c.ratios.time_vs_full),
+    f(c.incremental.peak_rss_mib, 1),
+    f(c.incremental.peak_tree_rss_mib, 1),
+  ]);
+  printTable(head, body, '  ');
+  const x = (t) => (t.value === null ? '- (not measured)' : `${f(t.value)}x (target <= ${t.target}x)${verdict(t)}`);
+  console.log('targets (ours / reference: <1 is smaller or faster than it):');
+  for (const c of inc.changes.filter((c) => c.issue)) {
+    const t = (name) => targets[`incr_${c.key}_${name}`];
+    const rss = t('peak_rss_mib');
+    console.log(`  ${what(c)}:`);
+    console.log(`    archive vs changed-block floor          ${x(t('vs_floor'))}`);
+    console.log(`    archive vs restic's addition            ${x(t('vs_restic_added'))}`);
+    console.log(`    time vs restic's incremental backup     ${x(t('time_vs_restic'))}`);
+    console.log(`    time vs our full backup                 ${x(t('time_vs_full'))}`);
+    console.log(`    peak RSS (largest process)              ${f(rss.value, 0)} MiB (target <= ${rss.target})${verdict(rss)}, tree ${f(c.incremental.peak_tree_rss_mib, 0)} MiB`);
+  }
+  const ch = inc.chain;
+  const tr = targets.chain_restore_vs_full;
+  console.log(`  restore of the newest point of the ${ch.links}-link chain (${f(ch.restore.wall_s)} s) vs restore of a full backup of the same state (${f(ch.full_restore.wall_s)} s): ${x(tr)}`);
+  console.log(`    peak RSS ${f(ch.restore.peak_rss_mib, 0)} MiB vs ${f(ch.full_restore.peak_rss_mib, 0)} MiB (tree ${f(ch.restore.peak_tree_rss_mib, 0)} vs ${f(ch.full_restore.peak_tree_rss_mib, 0)} MiB); the chain's ${ch.links} archives ${mb(ch.chain_bytes)} MiB, the full ${mb(ch.full.archive_bytes)} MiB`);
+  console.log(`    restored trees identical byte for byte: ${ch.compared.files} files, ${mb(ch.compared.bytes)} MiB (not compared: ${ch.compared.ignored.join(', ')})`);
+
+  // The blocks each change really touched, file by file.
+  const files = [...new Set(inc.changes.flatMap((c) => Object.keys(c.floor.files)))];
+  const cols = inc.changes.map((c) => `link ${c.link}`);
+  console.log(`4 KiB blocks changed per file by each change (in place + past the old end + new file; MiB and blocks: the file after the last change):`);
+  console.log(`  ${inc.changes.map((c) => `link ${c.link} = ${c.label} (seed ${c.seed})`).join('; ')}`);
+  const last = (rel) => inc.changes.findLast((c) => c.floor.files[rel])?.floor.files[rel];
+  const fileBody = files.map((rel) => [
+    `${shortPath(rel)}`,
+    f(last(rel).size_after / MiB, 1),
+    String(last(rel).blocks),
+    ...inc.changes.map((c) => (c.floor.files[rel] ? String(c.floor.files[rel].total) : '-')),
+  ]);
+  const sum = (c, k) => Object.values(c.floor.files).reduce((s, v) => s + v[k], 0);
+  fileBody.push(['total', '', '', ...inc.changes.map((c) => String(c.floor.blocks))]);
+  fileBody.push(['  of which in place', '', '', ...inc.changes.map((c) => String(sum(c, 'changed')))]);
+  fileBody.push(['  past the old end', '', '', ...inc.changes.map((c) => String(sum(c, 'past_old_end')))]);
+  fileBody.push(['  in new files', '', '', ...inc.changes.map((c) => String(sum(c, 'new_file')))]);
+  printTable(['file', 'MiB', 'blocks', ...cols], fileBody, '  ');
+  const gone = inc.changes.filter((c) => c.floor.gone.length).map((c) => `link ${c.link}: ${c.floor.gone.map(shortPath).join(', ')}`);
+  if (gone.length) console.log(`  files gone: ${gone.join('; ')}`);
+}
 
 const cacheDir = path.resolve(opt.cache ?? path.join(ROOT, '.bench'));
 const base = opt.dir ? path.resolve(opt.dir) : os.tmpdir();
@@ -290,6 +377,12 @@ try {
     }
   }
 
+  // Incremental backups and a 7-link chain, on a copy of the home (incremental.mjs); one run.
+  let incremental = null;
+  if (!opt.files && !skip.has('incremental')) {
+    incremental = await incrementalSection({ source: main.dir, work, aico: AICO, env, resticEnv: use.restic ? resticEnv : null, row, record, log });
+  }
+
   // Start-up costs: `aico --help`, and `aico backup list` of 500 backups (human output, as typed).
   let cli = null;
   if (listDir) {
@@ -350,6 +443,27 @@ try {
     targets.help_s = atMost(cli.help.median_s, TARGETS.cli_s);
     targets.list_500_s = atMost(cli.list_500.median_s, TARGETS.cli_s);
   }
+  if (incremental) {
+    const per = (a, b) => (a === null || a === undefined || !b ? null : a / b);
+    for (const c of incremental.changes) {
+      const inc = c.incremental;
+      c.ratios = {
+        archive_vs_floor: per(inc.archive_bytes, c.floor.bytes),
+        stored_vs_floor: per(inc.stored_bytes, c.floor.bytes),
+        archive_vs_restic_added: per(inc.archive_bytes, c.restic?.added_bytes),
+        time_vs_restic: per(inc.wall_s, c.restic?.wall_s),
+        time_vs_full: per(inc.wall_s, incremental.full.wall_s),
+      };
+      if (!c.issue) continue;
+      targets[`incr_${c.key}_vs_floor`] = atMost(c.ratios.archive_vs_floor, TARGETS.incr_vs_floor);
+      targets[`incr_${c.key}_vs_restic_added`] = atMost(c.ratios.archive_vs_restic_added, TARGETS.incr_vs_restic_added);
+      targets[`incr_${c.key}_time_vs_restic`] = atMost(c.ratios.time_vs_restic, TARGETS.incr_time_vs_restic);
+      targets[`incr_${c.key}_time_vs_full`] = atMost(c.ratios.time_vs_full, TARGETS.incr_time_vs_full);
+      targets[`incr_${c.key}_peak_rss_mib`] = atMost(inc.peak_rss_mib, TARGETS.incr_peak_rss_mib);
+    }
+    const ch = incremental.chain;
+    targets.chain_restore_vs_full = { ...atMost(per(ch.restore.wall_s, ch.full_restore.wall_s), TARGETS.chain_restore_vs_full), links: ch.links };
+  }
 
   const homeInfo = (h) => ({ dir: h.dir, kind: h.meta.kind, size_mib: h.meta.size_mib, seed: h.meta.seed, bytes: h.stats.bytes, files: h.stats.files, databases: h.meta.databases, seeded_at: h.meta.seeded_at, seed_s: h.meta.seed_s, reused: h.reused });
   const doc = {
@@ -361,6 +475,7 @@ try {
     rows: figures,
     writer_stall: stall,
     cli,
+    incremental,
     targets,
   };
 
@@ -370,25 +485,27 @@ try {
     const h = doc.home;
     console.log(`home: ${h.dir} (${h.kind === 'home' ? 'AICO sample home' : 'plain files'}, ${(h.bytes / MiB).toFixed(1)} MiB in ${h.files} files${h.databases ? `: ${Object.keys(h.databases).join(', ')}` : ''}; ${h.reused ? 'cached' : `seeded in ${f(h.seed_s, 0)} s`})`);
     console.log(`tools: ${tools.tar ?? 'tar missing'}; ${tools.zstd ?? 'zstd missing'}; ${tools.restic ?? 'restic not installed'}; ${tools.borg ?? 'borg not installed'}`);
-    console.log(`${runs} run(s), interleaved; median wall time; MiB/s = home bytes / median; peak RSS = largest single process of the command (GNU time); tree RSS = largest sum over its process tree (sampled every 200 ms)`);
+    console.log(`${runs} run(s), interleaved; median wall time; MiB/s = home bytes / median; peak RSS = largest single process of the command (GNU time); tree RSS = largest sum over its process tree (sampled every 200 ms)${incremental ? '; [incremental]: one run of each step, on a copy of the home that the steps change, output MiB = the archive (restic: what its repository grew by)' : ''}`);
     console.log('');
     const head = ['', 'median s', 'best s', 'MiB/s', 'peak RSS MiB', 'tree RSS MiB', 'output MiB'];
     const body = [];
     let group = null;
+    // Contenders not run: said at the end of the tools' comparison, before the incremental rows.
+    const notRun = [['restic', 'restic'], ['borg', 'borg']].filter(([name]) => !use[name]).map(([name, label]) => [`  ${label}: ${tools[name] ? 'skipped' : 'not installed'}`, '', '', '', '', '', '']);
     for (const r of Object.values(figures)) {
-      if (r.group !== group) body.push([`[${(group = r.group)}]`, '', '', '', '', '', '']);
+      if (r.group !== group) {
+        if (r.group === 'incremental') body.push(...notRun.splice(0));
+        body.push([`[${(group = r.group)}]`, '', '', '', '', '', '']);
+      }
       body.push([`  ${r.label}`, f(r.median_s), f(r.best_s), f(r.mib_per_s, 1), f(r.peak_rss_mib, 1), f(r.peak_tree_rss_mib, 1), r.output_bytes ? f(r.output_bytes / MiB, 1) : '-']);
     }
-    for (const [name, label] of [['restic', 'restic'], ['borg', 'borg']]) if (!use[name]) body.push([`  ${label}: ${tools[name] ? 'skipped' : 'not installed'}`, '', '', '', '', '', '']);
+    body.push(...notRun);
     if (cli) {
       body.push(['[cli]', '', '', '', '', '', '']);
       body.push(['  aico --help', f(cli.help.median_s, 3), f(cli.help.best_s, 3), '', f(cli.help.peak_rss_mib, 1), '', '']);
       body.push([`  aico backup list (${cli.list_500.backups} backups)`, f(cli.list_500.median_s, 3), f(cli.list_500.best_s, 3), '', f(cli.list_500.peak_rss_mib, 1), '', '']);
     }
-    const widths = head.map((_, c) => Math.max(...[head, ...body].map((line) => line[c].length)));
-    const line = (cells) => cells.map((s, c) => (c === 0 ? s.padEnd(widths[c]) : s.padStart(widths[c]))).join('  ');
-    console.log(line(head));
-    for (const cells of body) console.log(line(cells));
+    printTable(head, body);
     console.log('');
     const verdict = (t) => (t.pass === null ? '' : t.pass ? ' PASS' : ' MISS');
     const x = (t, what) => (t.value === null ? `- (${what} not run)` : `${f(t.value)}x${t.target === null ? '' : ` (target >= ${t.target}x)`}${verdict(t)}`);
@@ -420,6 +537,8 @@ try {
       const s = stall;
       console.log(`libSQL writer during create (${f(s.create_s, 1)} s): ${s.during.commits} commits, longest ${f(s.during.longest_ms, 1)} ms, p99 ${f(s.during.p99_ms, 1)} ms; same length without a backup: longest ${f(s.idle_same_length.longest_ms, 1)} ms, p99 ${f(s.idle_same_length.p99_ms, 1)} ms (read snapshot held ${s.read_snapshot_ms} ms, writer_block_ms ${s.writer_block_ms})`);
     }
+    if (incremental) reportIncremental(incremental, targets, verdict);
+    else console.log('incremental: not measured (--skip incremental, or --files)');
     if (cli) console.log(`cli: aico --help ${f(cli.help.median_s, 3)} s${verdict(targets.help_s)}, backup list of ${cli.list_500.backups} ${f(cli.list_500.median_s, 3)} s${verdict(targets.list_500_s)} (target <= ${TARGETS.cli_s} s)`);
     console.log(`load average: ${hw.loadavg.map((v) => v.toFixed(2)).join(' ')} at the start, ${loadEnd.map((v) => v.toFixed(2)).join(' ')} at the end (${hw.cores} cores${hw.loadavg[0] > hw.cores * 0.35 ? ': something else was running, timings are noisy' : ''})`);
   }
