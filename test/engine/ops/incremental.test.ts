@@ -37,10 +37,14 @@ async function useAico(rows: number, everyNth: number): Promise<void> {
   }
 }
 
-/** What a restore brings back of the home: its data and config, not LMDB's lock file or the sample marker. */
+/**
+ * What a restore brings back of the home: its data and config, not LMDB's lock file, the sample marker, or
+ * SQLite's -wal/-shm (the WAL is folded into the restored database, whose bytes are compared; a libSQL
+ * connection of this process is closed only when it is garbage collected, and SQLite removes them then).
+ */
 async function restorable(root: string): Promise<Record<string, string>> {
   const all = await treeHashes(root);
-  return Object.fromEntries(Object.entries(all).filter(([p]) => !/lock\.mdb$|\.aico-sample$|-shm$|^\.aico|^data\/logs\/backup-audit/.test(p)));
+  return Object.fromEntries(Object.entries(all).filter(([p]) => !/lock\.mdb$|\.aico-sample$|-shm$|-wal$|^\.aico|^data\/logs\/backup-audit/.test(p)));
 }
 
 const points: { backup: CreateResult['backup']; tree: Record<string, string> }[] = [];
