@@ -1,7 +1,7 @@
 import { Box, Text, useInput } from 'ink';
 import Spinner from 'ink-spinner';
 import React, { useEffect, useMemo, useRef, useState } from 'react';
-import { CODEC_NAMES, createOptionsFrom, selectedSources, type CodecName, type CreateFlags, type CreateResult, type GivenPassword, type HomeSource } from '../engine/index.js';
+import { BACKUP_TYPES, CODEC_NAMES, createOptionsFrom, selectedSources, type CodecName, type CreateFlags, type CreateResult, type GivenPassword, type HomeSource, type RequestedType } from '../engine/index.js';
 import { DerivingKey } from '../ui/components/deriving-key.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
@@ -35,6 +35,7 @@ export function CreateScreen() {
   const [level, setLevel] = useState(configured.compressionLevel);
   const [encrypt, setEncrypt] = useState(configured.encrypt);
   const [outputDir, setOutputDir] = useState(settings.outputDir);
+  const [type, setType] = useState<RequestedType>('full');
   const [field, setFieldState] = useState(0);
   // Keys can arrive several per read: the handler must see the field the previous key moved to.
   const fieldRef = useRef(0);
@@ -74,7 +75,7 @@ export function CreateScreen() {
     };
   }, [engine, settings.passwordFile]);
 
-  const fields = ['compression', 'level', 'encrypt', 'output', ...(sources ?? []).map((s) => `source:${s.name}`)];
+  const fields = ['compression', 'level', 'encrypt', 'output', 'type', ...(sources ?? []).map((s) => `source:${s.name}`)];
   const start = (password: Buffer | null) => {
     setStep('run');
     const flags: CreateFlags = {
@@ -82,6 +83,7 @@ export function CreateScreen() {
       encrypt,
       compression,
       ...(level !== configured.compressionLevel ? { compressionLevel: level } : {}),
+      ...(type !== 'full' ? { type } : {}),
       ...(sameSet(chosen, ticked) ? {} : { include: (sources ?? []).filter((s) => chosen.has(s.name)).map((s) => s.name) }),
     };
     void op.run(async (ctx) => {
@@ -102,6 +104,10 @@ export function CreateScreen() {
         setCompression((c) => CODEC_NAMES[(CODEC_NAMES.indexOf(c) + step) % CODEC_NAMES.length]!);
       } else if (f === 'level' && (key.leftArrow || key.rightArrow)) setLevel((l) => Math.min(9, Math.max(1, l + (key.rightArrow ? 1 : -1))));
       else if (f === 'encrypt' && (input === ' ' || key.leftArrow || key.rightArrow)) setEncrypt((e) => !e);
+      else if (f === 'type' && (key.leftArrow || key.rightArrow)) {
+        const step = key.rightArrow ? 1 : BACKUP_TYPES.length - 1;
+        setType((t) => BACKUP_TYPES[(BACKUP_TYPES.indexOf(t) + step) % BACKUP_TYPES.length]!);
+      }
       else if (f === 'output' && (input === ' ' || input === 'e')) setStep('output');
       else if (f?.startsWith('source:') && input === ' ') {
         const name = f.slice(7);
@@ -208,7 +214,8 @@ export function CreateScreen() {
         {op.state.status === 'failed' && op.state.error ? <ErrorBox error={op.state.error} /> : null}
         {r ? (
           <Text color={theme.ok}>
-            Saved {r.backup.path} ({formatBytes(r.backup.bytes)}, {r.backup.encrypted ? 'encrypted' : 'NOT encrypted'})
+            Saved {r.backup.path} ({formatBytes(r.backup.bytes)}, {r.backup.encrypted ? 'encrypted' : 'NOT encrypted'}
+            {r.backup.type === 'full' ? '' : `, ${r.backup.type}: ${formatBytes(r.backup.stored_bytes)} of ${formatBytes(r.backup.data_bytes)} stored, link ${r.backup.chain_length} of its chain`})
           </Text>
         ) : null}
         <Footer hints={running ? [['esc', 'cancel']] : [['enter', 'back to the list']]} />
@@ -223,6 +230,7 @@ export function CreateScreen() {
       <Text color={field === 1 ? theme.accent : undefined}>{mark(1)} Level         {'<'} {level} {'>'} {compression === 'lz4' || compression === 'none' ? '(not used)' : '(1 fast .. 9 small)'}</Text>
       <Text color={field === 2 ? theme.accent : undefined}>{mark(2)} Encryption    [{encrypt ? 'x' : ' '}] {encrypt ? `AES-256-GCM, ${given ? `password from ${SOURCE_LABEL[given.source]}` : 'password asked next'}` : 'NOT encrypted'}</Text>
       <Text color={field === 3 ? theme.accent : undefined}>{mark(3)} Backup dir    {outputDir} (space to edit)</Text>
+      <Text color={field === 4 ? theme.accent : undefined}>{mark(4)} Type          {'<'} {type} {'>'} {TYPE_HINT[type]}</Text>
       <Text bold>Sources</Text>
       {homeError ? <ErrorBox error={homeError} /> : null}
       {sources === null && !homeError ? (
@@ -231,8 +239,8 @@ export function CreateScreen() {
         </Text>
       ) : (
         (sources ?? []).map((s, i) => (
-          <Text key={s.name} color={field === 4 + i ? theme.accent : undefined} dimColor={!s.present && theme.dim}>
-            {mark(4 + i)} [{chosen.has(s.name) ? 'x' : ' '}] {s.name.padEnd(9)} {s.present ? formatBytes(s.bytes) : 'not present'}
+          <Text key={s.name} color={field === 5 + i ? theme.accent : undefined} dimColor={!s.present && theme.dim}>
+            {mark(5 + i)} [{chosen.has(s.name) ? 'x' : ' '}] {s.name.padEnd(9)} {s.present ? formatBytes(s.bytes) : 'not present'}
           </Text>
         ))
       )}
@@ -241,5 +249,12 @@ export function CreateScreen() {
     </Box>
   );
 }
+
+const TYPE_HINT: Record<RequestedType, string> = {
+  full: '(everything)',
+  incremental: '(what changed since the newest backup)',
+  differential: '(what changed since the newest full backup)',
+  auto: '(incremental, or full when there is none to build on)',
+};
 
 const sameSet = (a: Set<string>, b: Set<string>) => a.size === b.size && [...a].every((x) => b.has(x));

@@ -13,6 +13,8 @@ const TOPICS: Record<string, string[]> = {
   create: [
     'Choose what goes into the backup. up/down move between fields; left/right change a value;',
     'space ticks a source or toggles encryption; enter starts; esc goes back.',
+    'Type: full, incremental (only the blocks changed since the newest backup), differential',
+    '(since the newest full one) or auto (incremental, else full). See docs/INCREMENTAL.md.',
     'While it runs, esc or ctrl-c cancels: no partial file is left behind.',
   ],
   restore: [

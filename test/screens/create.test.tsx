@@ -6,7 +6,7 @@ import { FakeEngine, Gate, HOME, MiB, OUT, backupEntry } from '../ui/fake-engine
 
 afterEach(cleanup);
 
-const FIELD = { compression: 0, level: 1, encrypt: 2, output: 3, libsql: 4, chromadb: 5, working: 6, config: 7, models: 8, cache: 9, temp: 10 } as const;
+const FIELD = { compression: 0, level: 1, encrypt: 2, output: 3, type: 4, libsql: 5, chromadb: 6, working: 7, config: 8, models: 9, cache: 10, temp: 11 } as const;
 
 /** The form line of a field (by its label) and whether the ">" marker is on it. */
 const line = (f: string, label: RegExp) => f.split('\n').find((l) => label.test(l)) ?? '';
@@ -15,6 +15,7 @@ const LABEL: Record<keyof typeof FIELD, RegExp> = {
   level: /Level/,
   encrypt: /Encryption/,
   output: /Backup dir/,
+  type: /Type  /,
   libsql: /\] libsql/,
   chromadb: /\] chromadb/,
   working: /\] working/,
@@ -35,7 +36,7 @@ async function openForm(fake: FakeEngine): Promise<Ui> {
 
 /** Moves the ">" marker down to a field (from wherever it is) and waits until it is there. */
 async function goTo(ui: Ui, field: keyof typeof FIELD): Promise<string> {
-  for (let i = 0; i < 12 && !line(ui.frame(), LABEL[field]).startsWith('>'); i++) await ui.press(KEY.down);
+  for (let i = 0; i < 13 && !line(ui.frame(), LABEL[field]).startsWith('>'); i++) await ui.press(KEY.down);
   return ui.waitFor((f) => line(f, LABEL[field]).startsWith('>'));
 }
 
@@ -203,6 +204,27 @@ describe('create screen', () => {
     const [call] = fake.callsOf('create');
     assert.deepEqual([call.encrypt, call.password, call.compression, call.compressionLevel], [false, undefined, 'none', 3]);
     assert.match(f, /aico-backup-20260314-092653\.tar \(15\.0 MiB, NOT encrypted\)/);
+  });
+
+  test('the backup type cycles full, incremental, differential, auto; the one chosen reaches create', async () => {
+    const fake = new FakeEngine();
+    const ui = await openForm(fake);
+    await ui.press(KEY.left); // none: no password to type
+    await goTo(ui, 'encrypt');
+    await ui.press(KEY.space);
+    let f = await goTo(ui, 'type');
+    assert.match(line(f, LABEL.type), /^> Type\s+< full > \(everything\)/);
+    const seen: string[] = [];
+    for (const want of ['incremental', 'differential', 'auto', 'full', 'auto', 'differential', 'incremental']) {
+      await ui.press(seen.length < 4 ? KEY.right : KEY.left);
+      f = await ui.waitFor((fr) => line(fr, LABEL.type).includes(`< ${want} >`));
+      seen.push(want);
+    }
+    assert.match(line(f, LABEL.type), /< incremental > \(what changed since the newest backup\)/);
+    await ui.press(KEY.enter);
+    await ui.waitFor('Saved ');
+    const [call] = fake.callsOf('create');
+    assert.equal(call.backupType, 'incremental');
   });
 
   test('a new backup directory typed in the form is used', async () => {
