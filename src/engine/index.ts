@@ -3,7 +3,7 @@
  * nowhere else under src/engine; nothing here imports ink, react or the UI.
  */
 export { create, type CreateOptions, type CreateResult } from './ops/create.js';
-export { BACKUP_TYPES, type BackupType, type RequestedType, type DeltaPlan, type DeltaProducer, type DeltaRequest } from './ops/create-type.js';
+export { BACKUP_TYPES, type BackupType, type RequestedType } from './ops/create-type.js';
 export type { ArchiveEntry, DeltaFile, PlannedFile } from './archive/writer.js';
 export { verify, type VerifyOptions, type VerifyResult, type VerifyProblem } from './ops/verify.js';
 export { info, type InfoOptions, type InfoResult } from './ops/info.js';

@@ -6,7 +6,7 @@ import { BLOCK_HASH_BYTES, DEFAULT_BLOCK_SIZE, DELTA_PREFIX } from './layout.js'
 import type { ManifestFile } from './metadata.js';
 import { FileHasher, type FileHashes } from './file-hasher.js';
 import type { TarOut } from './tar-out.js';
-import { isDelta, type ArchiveEntry, type DeltaFile } from './writer.js';
+import type { DeltaFile } from './writer.js';
 
 /** Changed blocks are read this many at a time (1 MiB). */
 const READ_BLOCKS = 256;
@@ -32,11 +32,11 @@ export class DeltaWriter {
   /** Starts hashing every file that has a parent to compare with, on all cores, ahead of the writer. */
   constructor(
     private readonly body: TarOut,
-    files: readonly ArchiveEntry[],
+    files: readonly DeltaFile[],
     private readonly signal?: AbortSignal,
   ) {
     for (const file of files) {
-      if (!isDelta(file) || !file.parentHashes) continue;
+      if (!file.parentHashes) continue;
       const hashed = this.hasher.hash(file.absPath, file.size, DEFAULT_BLOCK_SIZE);
       hashed.catch(() => {});
       this.hashing.set(file, hashed);

@@ -195,7 +195,7 @@ async function writeInto(out: AtomicFile, spool: BlockSpool, reader: ReadPool, o
         ...extra,
       });
     };
-    deltas = opts.files.some(isDelta) ? new DeltaWriter(body, opts.files, signal) : null;
+    deltas = opts.files.some(isDelta) ? new DeltaWriter(body, opts.files.filter(isDelta), signal) : null;
     for (const entry of opts.files) {
       throwIfAborted(signal);
       if (!isDelta(entry)) {

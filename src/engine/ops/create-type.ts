@@ -40,11 +40,6 @@ export interface DeltaPlan {
   close(): Promise<void>;
 }
 
-/** Finds and opens the parent of an incremental or differential backup (ops/delta.ts; tests may stand in their own). */
-export interface DeltaProducer {
-  open(request: DeltaRequest): Promise<DeltaPlan>;
-}
-
 /** Refuses a type and parent that do not go together, before anything is read or written. */
 export function checkBackupType(type: RequestedType, parent: string | undefined): void {
   if (!BACKUP_TYPES.includes(type)) {

@@ -11,8 +11,8 @@ import { snapshotSources } from '../sources/snapshot.js';
 import { scanSources } from '../sources/scan.js';
 import type { DatabaseAdapter } from '../sources/types.js';
 import { prepareCreateKeys } from './create-keys.js';
-import { checkBackupType, type BackupType, type DeltaPlan, type DeltaProducer, type RequestedType } from './create-type.js';
-import { deltaProducer } from './delta.js';
+import { checkBackupType, type BackupType, type DeltaPlan, type RequestedType } from './create-type.js';
+import { openDeltaPlan } from './delta.js';
 import { stagingNoSpace } from './create-space.js';
 import type { CodecName } from '../codec/types.js';
 import { freeArchivePath } from '../archive/naming.js';
@@ -63,8 +63,6 @@ export interface CreateOptions {
   parent?: string;
   /** Longest chain an incremental may make (default 14, ops/delta.ts). */
   maxChain?: number;
-  /** Tests only: finds the parent (default: ops/delta.ts). */
-  delta?: DeltaProducer;
   /**
    * The output directory's lock, already held by the caller (e.g. a scheduled
    * run that also cleans up old backups under it); create then neither takes
@@ -301,7 +299,7 @@ async function openPlan(
 ): Promise<DeltaPlan | null> {
   const type = requested === 'auto' ? 'incremental' : requested;
   try {
-    return await (opts.delta ?? deltaProducer).open({
+    return await openDeltaPlan({
       type, parent: opts.parent ?? null, outputDir: opts.outputDir, password, home: opts.home,
       ...(fingerprint ? { fingerprint } : {}), maxChain: opts.maxChain, warn, signal,
     });

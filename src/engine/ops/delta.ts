@@ -5,7 +5,7 @@ import { ArchiveReader } from '../archive/reader.js';
 import type { DeltaFile, PlannedFile } from '../archive/writer.js';
 import { AicoError, isAicoError } from '../errors.js';
 import { closeLinks, findById, openLink, type ChainLink } from './chain.js';
-import type { DeltaPlan, DeltaProducer, DeltaRequest } from './create-type.js';
+import type { DeltaPlan, DeltaRequest } from './create-type.js';
 import { list, type BackupEntry } from './list.js';
 
 /** Sources whose files are staged copies, which do not change while the archive is written. */
@@ -19,17 +19,15 @@ export const DEFAULT_MAX_CHAIN = 14;
  * user named, opened with the backup's password; its block index is read
  * from its tail only (docs/FORMAT.md §10), never its payload.
  */
-export const deltaProducer: DeltaProducer = {
-  async open(request: DeltaRequest): Promise<DeltaPlan> {
-    const parent = request.parent ? await namedParent(request) : await newestParent(request);
-    try {
-      return planOn(parent, request);
-    } catch (error) {
-      await closeLinks([parent]);
-      throw error;
-    }
-  },
-};
+export async function openDeltaPlan(request: DeltaRequest): Promise<DeltaPlan> {
+  const parent = request.parent ? await namedParent(request) : await newestParent(request);
+  try {
+    return planOn(parent, request);
+  } catch (error) {
+    await closeLinks([parent]);
+    throw error;
+  }
+}
 
 function planOn(parent: ChainLink, request: DeltaRequest): DeltaPlan {
   const m = parent.metadata;

@@ -2,13 +2,13 @@ import { constants, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { storedAs } from '../archive/delta-blocks.js';
 import { FileHasher } from '../archive/file-hasher.js';
-import type { ManifestFile, Metadata } from '../archive/metadata.js';
+import type { ManifestFile } from '../archive/metadata.js';
 import { walkArchive, type FileSink } from '../archive/walk.js';
 import { AicoError, fromFsError, throwIfAborted } from '../errors.js';
 import { maybeCrash } from '../fsutil/fault.js';
 import { noopSink, type OperationContext } from '../events.js';
 import type { ChainLink } from '../archive/chain-link.js';
-import type { StageResult } from './stage.js';
+import type { StageInto, StageResult } from './stage.js';
 
 /** No link holds the block (a chain that does not fit; found before anything is read). */
 const NO_OWNER = 0xff;
@@ -149,21 +149,13 @@ function blockSink(target: Assembled, stored: ManifestFile, link: number): FileS
 /**
  * Stages a restore point of an incremental or differential chain (links
  * newest first, each already opened and checked against its parent by
- * resolveChain): each link is walked as verify walks it, newest first, and
- * gives the blocks no newer link gave; older links are not read once every
- * block is there. Then each assembled file is checked against the SHA-256
- * the restore point records. Nothing is written outside `staging`.
+ * resolveChain): each block is given by the newest link that stores it
+ * (assignOwners), links that give nothing are not read, and the others are
+ * walked as verify walks them, the restore point first. Each assembled file
+ * is then checked against the SHA-256 the restore point records. Nothing is
+ * written outside `staging`.
  */
-export async function stageChain(
-  opts: {
-    links: ChainLink[];
-    staging: string;
-    units: Set<string>;
-    plan: Map<string, { unit: string; homePath: string }>;
-    onUnitStaged?: (unit: string, metadata: Metadata, sealedKey: Buffer | null) => void;
-  },
-  ctx: OperationContext,
-): Promise<StageResult> {
+export async function stageChain(opts: StageInto & { links: ChainLink[] }, ctx: OperationContext): Promise<StageResult> {
   const started = Date.now();
   const emit = ctx.onEvent ?? noopSink;
   const point = opts.links[0]!;

@@ -109,6 +109,15 @@ class StagedFile implements FileSink {
   }
 }
 
+/** Where and what to stage: stageArchive for one archive, stageChain (stage-chain.ts) for a restore point of a chain. */
+export interface StageInto {
+  staging: string;
+  units: Set<string>;
+  plan: Map<string, { unit: string; homePath: string }>;
+  /** A unit's files are all staged and checked against their hashes (it can be validated while the walk goes on). */
+  onUnitStaged?: (unit: string, metadata: Metadata, sealedKey: Buffer | null) => void;
+}
+
 /**
  * One pass over the archive (archive/walk.ts), through the reader and
  * against the manifest the restore was planned from: authenticates and
@@ -117,14 +126,9 @@ class StagedFile implements FileSink {
  * staging; the caller removes staging if anything fails. Reports as a verify.
  */
 export async function stageArchive(
-  opts: {
+  opts: StageInto & {
     reader: ArchiveReader;
     manifest: ReadManifest;
-    staging: string;
-    units: Set<string>;
-    plan: Map<string, { unit: string; homePath: string }>;
-    /** A unit's files are all staged and checked against their hashes (it can be validated while the walk goes on). */
-    onUnitStaged?: (unit: string, metadata: Metadata, sealedKey: Buffer | null) => void;
   },
   ctx: OperationContext,
 ): Promise<StageResult> {

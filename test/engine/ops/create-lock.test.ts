@@ -63,9 +63,11 @@ describe('create under a lock its caller holds', () => {
   test('create that takes its own lock still releases it, on success and on failure', async () => {
     const out = path.join(dir, 'own');
     await create(options(out));
-    // A parent that cannot be opened fails the create after it took the lock.
-    const delta = { open: async () => Promise.reject(new Error('parent unreadable')) };
-    await assert.rejects(create(options(out, { backupType: 'incremental', delta })), /parent unreadable/);
+    // No parent to build on (the full backup is not encrypted, this one would be) fails the create after it took the lock.
+    await assert.rejects(
+      create(options(out, { backupType: 'incremental', encrypt: true, password: async () => Buffer.from('pw'), kdfIterations: 1000 })),
+      (e: any) => e.code === 'NO_PARENT',
+    );
     assert.deepEqual((await fs.readdir(out)).filter((n) => n === LOCK_NAME), []);
   });
 });

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { create, list, seedFiles, verify, type CreateOptions, type DeltaProducer, type DeltaRequest } from '../../../src/engine/index.js';
+import { create, seedFiles, type CreateOptions } from '../../../src/engine/index.js';
 import { tempDir } from '../../helpers.js';
 
 const dir = tempDir();
@@ -16,8 +15,6 @@ const base = (outputDir: string, over: Partial<CreateOptions> = {}): CreateOptio
 before(async () => {
   await seedFiles({ home, sizeMb: 1, seed: 9 });
 });
-
-const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
 describe('create: backup type and parent', () => {
   test('a full backup says so in its result and metadata, with no parent', async () => {
