@@ -35,10 +35,12 @@ async function intactPoints(dir: string, missingId: string): Promise<string[]> {
 
 async function broken(dir: string, message: string, missingId: string, details: Record<string, unknown>): Promise<AicoError> {
   const intact = await intactPoints(dir, missingId).catch(() => []);
+  // A missing backup is put back; a damaged or replaced one is replaced by a good copy of it.
+  const remedy = 'missing' in details ? `Put the missing backup back into ${dir}` : `Put a good copy of that backup into ${dir} in its place`;
   return new AicoError('CHAIN_BROKEN', message, {
     hint: intact.length
-      ? `Restore points in ${dir} that do not need it: ${intact.slice(0, 8).join(', ')}${intact.length > 8 ? `, and ${intact.length - 8} more` : ''}. Put the missing backup back into ${dir} to use this one.`
-      : `No backup in ${dir} can be restored without it. Put the missing backup back into ${dir}.`,
+      ? `Restore points in ${dir} that do not need it: ${intact.slice(0, 8).join(', ')}${intact.length > 8 ? `, and ${intact.length - 8} more` : ''}. ${remedy} to use this one.`
+      : `No backup in ${dir} can be restored without it. ${remedy}.`,
     details: { ...details, intact },
   });
 }
