@@ -4,6 +4,7 @@ import type { GlobalFlags, RunContext } from './context.js';
 import { runCreate } from './commands/create.js';
 import { runConsolidate } from './commands/consolidate.js';
 import { runDelete } from './commands/delete.js';
+import { runCleanup } from './commands/cleanup.js';
 import { runInfo, runList, runVerify } from './commands/inspect.js';
 import { runSeed } from './commands/seed.js';
 import { runChurn } from './commands/churn.js';
@@ -61,7 +62,8 @@ commands it uses $AICO_BACKUP_PASSWORD or a stored password before asking for on
       .option('--allow-live', 'copy a database that is in use anyway (Chroma, RocksDB); marked inconsistent')
       .option('--type <type>', 'full; incremental (since the newest backup); differential (since the newest full); auto (incremental, else full)', 'full')
       .option('--parent <backup>', 'build on this backup (path or id) instead of the newest one')
-      .option('--max-chain <n>', 'longest incremental chain to make (default: backup.max_chain, 14)'),
+      .option('--max-chain <n>', 'longest incremental chain to make (default: backup.max_chain, 14)')
+      .option('--time <time>', 'record this backup time instead of now: "YYYY-MM-DD HH:MM[:SS]", local (to import old backups)'),
   ).action(async (flags, cmd: Command) => {
     // Commander reports --no-encrypt as encrypt=false and defaults it to true; only an explicit flag overrides the config.
     const explicit = (name: string) => cmd.getOptionValueSource(name) === 'cli';
@@ -103,8 +105,33 @@ commands it uses $AICO_BACKUP_PASSWORD or a stored password before asking for on
     .command('delete')
     .description('delete backup archives (only files named like backups; one bad name deletes nothing)')
     .argument('<file...>')
+    .option('--with-dependents', 'also delete every backup that builds on them (refused otherwise)')
     .option('--dry-run', 'check and list what would be deleted, delete nothing')
     .action(async (files: string[], flags, cmd: Command) => run((ctx) => runDelete(ctx, files, flags), globals(cmd)));
+
+  passwordOptions(
+    backup
+      .command('cleanup')
+      .description('remove the backups a retention policy does not keep (never one a kept backup builds on)')
+      .argument('[dir]', 'backup directory (default: backup.output_dir)')
+      .option('-o, --output <dir>', 'backup directory, as for create')
+      .option('--keep-last <n>', 'keep the newest N backups')
+      .option('--keep <n>', 'the same as --keep-last')
+      .option('--keep-hourly <n>', 'keep the newest backup of each of the last N hours that have one')
+      .option('--keep-daily <n>', 'of each of the last N days that have one')
+      .option('--keep-weekly <n>', 'of each of the last N ISO weeks that have one')
+      .option('--keep-monthly <n>', 'of each of the last N months that have one')
+      .option('--keep-yearly <n>', 'of each of the last N years that have one')
+      .option('--keep-within <span>', 'keep every backup this close to the newest one: 30d, 1y6m, 2d12h')
+      .option('--keep-safety <n>', 'pre-restore safety backups to keep (default: retention.keep_safety, 3)')
+      .option('--tz <zone>', 'time zone the periods are counted in (default: the local zone)')
+      .option('--dry-run', 'show what would be kept and removed, and why; remove nothing')
+      .addHelpText('after', `
+Rules given as flags replace the retention: policy in core.yaml; with none, that policy
+applies. Rules are ORed, as restic forget's. The newest backup that verifies is never
+removed, and it is verified (chain and all) before anything is: give its password as for
+verify. See docs/RETENTION.md.`),
+  ).action(async (dir: string | undefined, flags, cmd: Command) => run((ctx) => runCleanup(ctx, dir, flags), globals(cmd)));
 
   backup
     .command('list')

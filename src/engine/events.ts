@@ -5,9 +5,9 @@
  */
 import type { WarningCode } from './codes.js';
 
-export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore' | 'delete' | 'consolidate';
+export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore' | 'delete' | 'consolidate' | 'cleanup';
 
-export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'stage' | 'validate' | 'swap';
+export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'stage' | 'validate' | 'swap' | 'remove';
 
 export type EngineEvent = (
   | { type: 'start'; op: OperationName; path?: string }

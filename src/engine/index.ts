@@ -10,6 +10,11 @@ export { info, type InfoOptions, type InfoResult } from './ops/info.js';
 export { restore, prepareRestore, type PreparedRestore, type RestoreOptions, type RestoreResult, type UnitAction } from './ops/restore.js';
 export { consolidate, type ConsolidateOptions, type ConsolidateResult } from './ops/consolidate.js';
 export { deleteBackups, type DeleteOptions, type DeleteResult, type DeletedBackup } from './ops/delete.js';
+export { cleanup, type CleanupEntry, type CleanupOptions, type CleanupResult } from './ops/cleanup.js';
+export { applyPolicy, periodOf, type Decision, type KeepRules } from './retention/policy.js';
+export { parseSpan, formatSpan, type Span } from './retention/duration.js';
+export { checkTimeZone, localTimeZone } from './retention/time-zone.js';
+export { parseBackupTime } from './ops/backup-time.js';
 export type { ReadingProcess } from './ops/delete-readers.js';
 export { describeHome, type HomeSource } from './ops/describe-home.js';
 export { list, type BackupEntry, type ListResult } from './ops/list.js';
@@ -44,3 +49,4 @@ export { Keyring, KEYRING_SERVICE, MASTER_KEY_ACCOUNT, BACKUP_PASSWORD_ACCOUNT }
 export { resolveMasterKey, deriveLibsqlKey, type MasterKeySource } from './keys/master-key.js';
 export { formatBytes, formatDuration } from './format.js';
 export { progressFigures, progressFraction, progressPercent, progressText, type ProgressFigures } from './progress.js';
+export { keepRulesFrom, describeRules, type RetentionFlags } from './config/retention-options.js';

@@ -352,7 +352,7 @@ export class FakeEngine {
       const backups = entries.map((b) => {
         if (!opts.dryRun) this.backups = this.backups.filter((x) => x !== b);
         ctx.onEvent?.({ type: 'item', source: 'archive', path: b.path, bytes: b.bytes, action: opts.dryRun ? 'would-delete' : 'deleted' });
-        return { path: b.path, name: b.name, bytes: b.bytes, deleted: !opts.dryRun, readers: this.readers.get(b.path) ?? [] };
+        return { path: b.path, name: b.name, bytes: b.bytes, deleted: !opts.dryRun, dependent: false, readers: this.readers.get(b.path) ?? [] };
       });
       const bytes = backups.reduce((n, b) => n + b.bytes, 0);
       ctx.onEvent?.({ type: 'summary', op: 'delete', ok: true, durationMs: Date.now() - started, bytes });

@@ -15,13 +15,14 @@ export interface CreateFlags extends PasswordFlags {
   type?: string;
   parent?: string;
   maxChain?: string;
+  time?: string;
 }
 
 /** The engine's flags out of the command line's (the password flags stay here). */
 export function engineFlags(flags: CreateFlags): EngineCreateFlags {
-  const { output, encrypt, compress, compression, compressionLevel, include, exclude, allowLive, parent, maxChain } = flags;
+  const { output, encrypt, compress, compression, compressionLevel, include, exclude, allowLive, parent, maxChain, time } = flags;
   const type = flags.type as EngineCreateFlags['type'];
-  return { output, encrypt, compress, compression, compressionLevel, include, exclude, allowLive, type, parent, maxChain };
+  return { output, encrypt, compress, compression, compressionLevel, include, exclude, allowLive, type, parent, maxChain, time };
 }
 
 /** `engine` is the real one except in tests that compare what the CLI and the TUI ask of it. */

@@ -6,6 +6,7 @@ import type { CreateOptions } from '../ops/create.js';
 import { selectSources } from '../sources/catalog.js';
 import type { RequestedType } from '../ops/create-type.js';
 import { expandTilde } from './load.js';
+import { parseBackupTime } from '../ops/backup-time.js';
 import type { BackupConfig } from './schema.js';
 
 /**
@@ -28,6 +29,8 @@ export interface CreateFlags {
   parent?: string;
   /** Longest chain, as typed; default backup.max_chain. */
   maxChain?: string | number;
+  /** The backup's recorded time, "YYYY-MM-DD HH:MM[:SS]" local (create --time); default now. */
+  time?: string;
 }
 
 export interface CreatePlan {
@@ -83,6 +86,7 @@ export function createOptionsFrom(config: BackupConfig, flags: CreateFlags, wher
     ...(flags.allowLive !== undefined ? { allowLive: flags.allowLive } : {}),
     ...(flags.type !== undefined ? { backupType: flags.type } : {}),
     ...(flags.parent !== undefined ? { parent: flags.parent } : {}),
+    ...(flags.time !== undefined ? { now: parseBackupTime(flags.time) } : {}),
     maxChain,
   };
   return { options, warnings };

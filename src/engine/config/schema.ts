@@ -18,8 +18,18 @@ export const backupConfigSchema = z
     exclude: z.array(sourceName),
     /** Longest incremental chain (links down to the full backup) create makes. */
     max_chain: z.number().int().min(1).max(10_000).default(14),
+    /** The keep rules cleanup applies when given none (docs/RETENTION.md); keep_within is a span such as "30d". */
     retention: z
-      .object({ keep_last: count.optional(), keep_daily: count, keep_weekly: count, keep_monthly: count })
+      .object({
+        keep_last: count.optional(),
+        keep_hourly: count.optional(),
+        keep_daily: count.optional(),
+        keep_weekly: count.optional(),
+        keep_monthly: count.optional(),
+        keep_yearly: count.optional(),
+        keep_within: z.string().regex(/^(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?$/, 'must be a span like 30d, 1y6m or 2d12h').optional(),
+        keep_safety: count.optional(),
+      })
       .strict(),
     schedule: z
       .object({

@@ -15,6 +15,8 @@ export interface DeltaRequest {
   outputDir: string;
   /** The backup's password, for a parent that is encrypted; null for an unencrypted backup. */
   password: Buffer | null;
+  /** The time given for the new backup (create --time): a parent must be older. */
+  before?: string;
   /** The home being backed up: a parent must be a backup of the same home. */
   home: string;
   /** metadata.master_key.fingerprint of this backup; a parent made with another master key is refused. */

@@ -73,6 +73,7 @@ export interface CreateOptions {
   label?: string;
   /** Marks the archive as a pre-restore safety backup (metadata purpose and pre_restore). */
   preRestore?: PreRestore;
+  /** The backup's recorded time (create --time); default now. */
   now?: Date;
 }
 
@@ -301,7 +302,7 @@ async function openPlan(
   try {
     return await openDeltaPlan({
       type, parent: opts.parent ?? null, outputDir: opts.outputDir, password, home: opts.home,
-      ...(fingerprint ? { fingerprint } : {}), maxChain: opts.maxChain, warn, signal,
+      ...(fingerprint ? { fingerprint } : {}), ...(opts.now ? { before: opts.now.toISOString() } : {}), maxChain: opts.maxChain, warn, signal,
     });
   } catch (error) {
     if (requested !== 'auto' || !(error instanceof AicoError) || !['NO_PARENT', 'PARENT_MISMATCH', 'CHAIN_TOO_LONG'].includes(error.code)) throw error;

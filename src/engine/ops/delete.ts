@@ -12,6 +12,10 @@ export interface DeleteOptions {
   paths: string[];
   /** Check and report everything, remove nothing, take no lock. */
   dryRun?: boolean;
+  /** Also delete every backup that builds on one of `paths` (directly or through others), instead of refusing. */
+  withDependents?: boolean;
+  /** The lock of the backups' directory, already held by the caller (cleanup); other directories are locked here. */
+  lock?: DirLock;
 }
 
 export interface DeletedBackup {
@@ -20,6 +24,8 @@ export interface DeletedBackup {
   bytes: number;
   /** False in a dry run. */
   deleted: boolean;
+  /** Not asked for by name: it builds on a backup that was (--with-dependents). */
+  dependent: boolean;
   /**
    * Other processes that had the archive open when it was removed (or, in a
    * dry run, when it was checked); null where that cannot be seen (no /proc).
@@ -29,7 +35,7 @@ export interface DeletedBackup {
 
 export interface DeleteResult {
   dryRun: boolean;
-  /** In the order given, duplicates removed. */
+  /** In the order they were removed: every backup before what it builds on; duplicates removed. */
   backups: DeletedBackup[];
   bytes: number;
   durationMs: number;
@@ -66,15 +72,17 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
   try {
     if (!dryRun) {
       for (const dir of dirs) {
+        if (opts.lock && path.resolve(opts.lock.dir) === dir) continue;
         const lock = await acquireDirLock(dir, 'delete');
         locks.push(lock);
         if (lock.takeover) emit(warningEvent('STALE_LOCK', lock.takeover));
       }
     }
+    const { order, dependents } = await planRemoval(files, dirs);
+    if (dependents.length > 0 && !opts.withDependents) throw hasDependents(dependents);
     const targets: Target[] = [];
-    for (const file of files) targets.push(await checkTarget(file));
-    await refuseDependents(files, dirs);
-    const readers = await processesReading(files);
+    for (const file of order) targets.push(await checkTarget(file));
+    const readers = await processesReading(order);
     for (const { file, stat } of targets) {
       if (ctx.signal?.aborted) throw cancelled(backups, targets.length);
       const open = readers?.get(file) ?? (readers ? [] : null);
@@ -83,7 +91,7 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
           throw withDeleted(fromFsError(error, file), backups);
         });
       }
-      backups.push({ path: file, name: path.basename(file), bytes: stat.size, deleted: !dryRun, readers: open });
+      backups.push({ path: file, name: path.basename(file), bytes: stat.size, deleted: !dryRun, dependent: !files.includes(file), readers: open });
       emit({ type: 'item', source: 'archive', path: file, bytes: stat.size, action: dryRun ? 'would-delete' : 'deleted' });
       if (open && open.length > 0) emit(warningEvent('ARCHIVE_OPEN', openMessage(file, open, dryRun)));
     }
@@ -98,33 +106,63 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
   return { dryRun, backups, bytes, durationMs };
 }
 
+/** What the dependency planning needs of a listed backup. */
+export interface Linked {
+  path: string;
+  id: string | null;
+  parent_id: string | null;
+}
+
 /**
  * An incremental or differential backup is useless without the backups it
- * builds on: a backup that another one (not deleted with it) names as its
- * parent is refused, with every backup that would lose its chain named.
+ * builds on. The backups to remove, in a safe order, and the ones not named
+ * that build on them (directly or through others), which lose their chain.
  */
-async function refuseDependents(files: string[], dirs: string[]): Promise<void> {
+async function planRemoval(files: string[], dirs: string[]): Promise<{ order: string[]; dependents: string[] }> {
   const going = new Set(files);
-  const orphans: string[] = [];
+  const dependents: string[] = [];
+  const all: Linked[] = [];
   for (const dir of dirs) {
     const { backups } = await list({ dir });
+    all.push(...backups);
     const goingIds = new Set(backups.filter((b) => going.has(b.path) && b.id).map((b) => b.id!));
-    // Transitively: what builds on a backup that loses its chain loses it too.
     for (let grew = true; grew; ) {
       grew = false;
       for (const b of backups) {
-        if (!b.parent_id || !goingIds.has(b.parent_id) || going.has(b.path) || orphans.includes(b.name)) continue;
-        orphans.push(b.name);
+        if (!b.parent_id || !goingIds.has(b.parent_id) || going.has(b.path) || dependents.includes(b.path)) continue;
+        dependents.push(b.path);
         if (b.id) goingIds.add(b.id);
         grew = true;
       }
     }
   }
-  if (orphans.length === 0) return;
-  throw new AicoError('HAS_DEPENDENTS', `Other backups build on what you asked to delete: ${orphans.join(', ')}. Nothing was deleted.`, {
-    hint: 'Delete them together with it, or first write a full backup of the ones you keep (aico backup consolidate FILE).',
-    details: { dependents: orphans },
+  const known = new Map(all.map((b) => [b.path, b]));
+  const set = [...files, ...dependents].map((f) => known.get(f) ?? { path: f, id: null, parent_id: null });
+  return { order: childrenFirst(set).map((b) => b.path), dependents };
+}
+
+function hasDependents(dependents: string[]): AicoError {
+  const names = dependents.map((f) => path.basename(f));
+  return new AicoError('HAS_DEPENDENTS', `Other backups build on what you asked to delete: ${names.join(', ')}. Nothing was deleted.`, {
+    hint: 'Delete them with it (--with-dependents), or keep their restore points as full backups first (--consolidate, or aico backup consolidate FILE).',
+    details: { dependents: names },
   });
+}
+
+/** Removal order: a backup only after every backup in the set that builds on it, so an interrupted removal breaks no chain. */
+export function childrenFirst<B extends Linked>(going: B[]): B[] {
+  const order: B[] = [];
+  const left = new Set(going);
+  while (left.size > 0) {
+    const needed = new Set([...left].map((b) => b.parent_id).filter(Boolean));
+    const leaves = [...left].filter((b) => !b.id || !needed.has(b.id));
+    // A cycle of parent ids cannot come from create; should one appear, go in the given order.
+    for (const b of leaves.length > 0 ? leaves : [...left]) {
+      order.push(b);
+      left.delete(b);
+    }
+  }
+  return order;
 }
 
 async function checkTarget(file: string): Promise<Target> {

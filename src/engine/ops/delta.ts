@@ -1,12 +1,13 @@
-import { existsSync } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ParentLink } from '../archive/metadata.js';
+import { isArchiveName } from '../archive/naming.js';
 import { ArchiveReader } from '../archive/reader.js';
 import type { DeltaFile, PlannedFile } from '../archive/writer.js';
 import { AicoError, isAicoError } from '../errors.js';
 import { closeLinks, findById, openLink, type ChainLink } from './chain.js';
 import type { DeltaPlan, DeltaRequest } from './create-type.js';
-import { list, type BackupEntry } from './list.js';
+import { describe, purposeOf } from './list.js';
 
 /** Sources whose files are staged copies, which do not change while the archive is written. */
 const DATABASE_SOURCES = new Set(['libsql', 'chromadb', 'lmdb', 'rocksdb']);
@@ -106,6 +107,12 @@ async function namedParent(request: DeltaRequest): Promise<ChainLink> {
     });
   }
   const link = await openCandidate(file, request);
+  if (request.before && link.metadata.created >= request.before) {
+    await closeLinks([link]);
+    throw new AicoError('PARENT_MISMATCH', `${path.basename(file)} was made at ${link.metadata.created}, not before this backup's time ${request.before}; a backup builds on an older one.`, {
+      hint: 'Give a later --time, or name an older parent.',
+    });
+  }
   if (request.type === 'differential' && link.metadata.backup_type !== 'full') {
     await closeLinks([link]);
     throw new AicoError('USAGE', `A differential backup builds on a full backup; ${path.basename(file)} is ${link.metadata.backup_type}.`);
@@ -121,13 +128,21 @@ async function namedParent(request: DeltaRequest): Promise<ChainLink> {
  * backup), and said.
  */
 async function newestParent(request: DeltaRequest): Promise<ChainLink> {
-  const { backups } = await list({ dir: request.outputDir });
-  const candidates = backups.filter((b: BackupEntry) => !b.problem && b.purpose === 'backup' && b.id && (request.type !== 'differential' || b.type === 'full'));
+  // Newest first by the name, which create makes from the backup's time: the archives are described one
+  // at a time until one serves, not all of them (a year of daily backups made each new one list 365).
+  const names = (await fs.readdir(request.outputDir).catch(() => [] as string[])).filter((n) => isArchiveName(n) && purposeOf(n) === 'backup').sort().reverse();
   const passed: string[] = [];
   // A chain is encrypted throughout or not at all: backups of the other kind are passed over.
   const encrypted = request.password !== null;
-  for (const b of candidates.filter((c) => c.encrypted !== encrypted).slice(0, 3)) passed.push(`${b.name} (${b.encrypted ? 'encrypted' : 'not encrypted'})`);
-  for (const candidate of candidates.filter((c) => c.encrypted === encrypted)) {
+  for (const name of names) {
+    const candidate = await describe(path.join(request.outputDir, name));
+    if (candidate.problem || candidate.purpose !== 'backup' || !candidate.id) continue;
+    if (request.type === 'differential' && candidate.type !== 'full') continue;
+    if (request.before && (candidate.created ?? '') >= request.before) continue;
+    if (candidate.encrypted !== encrypted) {
+      if (passed.length < 3) passed.push(`${candidate.name} (${candidate.encrypted ? 'encrypted' : 'not encrypted'})`);
+      continue;
+    }
     try {
       return await openCandidate(candidate.path, request);
     } catch (error) {
@@ -144,7 +159,7 @@ async function newestParent(request: DeltaRequest): Promise<ChainLink> {
     }
   }
   const what = request.type === 'differential' ? 'full backup' : 'backup';
-  throw new AicoError('NO_PARENT', `No ${what} of ${request.home} in ${request.outputDir} to build a ${request.type} backup on${passed.length ? ` (passed over: ${passed.join(', ')})` : ''}.`, {
+  throw new AicoError('NO_PARENT', `No ${what} of ${request.home} in ${request.outputDir} to build ${request.type === 'incremental' ? 'an' : 'a'} ${request.type} backup on${passed.length ? ` (passed over: ${passed.join(', ')})` : ''}.`, {
     hint: 'Make a full backup first (--type full), or use --type auto, which makes a full backup when there is nothing to build on.',
   });
 }

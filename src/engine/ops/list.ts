@@ -84,7 +84,8 @@ export async function list(opts: { dir: string }, ctx: OperationContext = {}): P
   return { dir: opts.dir, backups };
 }
 
-async function describe(file: string, name: string): Promise<BackupEntry> {
+/** One archive as list describes it (no password needed); damage is the entry's `problem`, not an error. */
+export async function describe(file: string, name: string = path.basename(file)): Promise<BackupEntry> {
   const entry: BackupEntry = {
     path: file,
     name,

@@ -1,4 +1,5 @@
 import { AicoError } from '../errors.js';
+import { formatSpan, isEmptySpan, spanStart, type Span } from './duration.js';
 
 /**
  * Keep rules as restic's `forget` has them (docs/RETENTION.md, issue
@@ -13,8 +14,8 @@ export interface KeepRules {
   weekly?: number;
   monthly?: number;
   yearly?: number;
-  /** Milliseconds before the newest backup (not before now). */
-  withinMs?: number;
+  /** Every backup this span before the newest backup (not before now). */
+  within?: Span;
   /** Pre-restore safety backups kept apart from the rules above: the newest N (default 3). */
   safety?: number;
 }
@@ -27,7 +28,12 @@ export interface PolicyBackup {
   parent_id: string | null;
   /** "backup", or "pre-restore" for a restore's safety backup. */
   purpose: string;
+  /** Set when the archive could not be read: such a backup is never removed by a policy. */
+  problem?: { code: string } | null;
 }
+
+/** Backups kept whatever the rules say, with the reason (e.g. cleanup's "newest backup that verifies"). */
+export type Pinned = ReadonlyMap<string, string>;
 
 export interface Decision<B extends PolicyBackup = PolicyBackup> {
   backup: B;
@@ -77,7 +83,7 @@ export function periodOf(rule: Bucketed, date: Date, timeZone: string): string {
   }
 }
 
-const hasRule = (r: KeepRules) => [r.last, r.hourly, r.daily, r.weekly, r.monthly, r.yearly].some((n) => (n ?? 0) > 0) || (r.withinMs ?? 0) > 0;
+const hasRule = (r: KeepRules) => [r.last, r.hourly, r.daily, r.weekly, r.monthly, r.yearly].some((n) => (n ?? 0) > 0) || (r.within !== undefined && !isEmptySpan(r.within));
 
 /**
  * Which backups a policy keeps, and why. Never removes: the newest ordinary
@@ -85,7 +91,7 @@ const hasRule = (r: KeepRules) => [r.last, r.hourly, r.daily, r.weekly, r.monthl
  * backup a kept one builds on (its parent, and so on down to its full
  * backup). An empty policy is refused rather than read as "keep nothing".
  */
-export function applyPolicy<B extends PolicyBackup>(backups: readonly B[], rules: KeepRules, timeZone: string): Decision<B>[] {
+export function applyPolicy<B extends PolicyBackup>(backups: readonly B[], rules: KeepRules, timeZone: string, pinned: Pinned = new Map()): Decision<B>[] {
   if (!hasRule(rules)) {
     throw new AicoError('USAGE', 'The retention policy keeps nothing (no keep rule above 0); refusing to remove every backup.', {
       hint: 'Give at least one rule, e.g. --keep-last 5 or --keep-daily 7, or set retention: in core.yaml.',
@@ -99,8 +105,13 @@ export function applyPolicy<B extends PolicyBackup>(backups: readonly B[], rules
     d.keep = true;
     d.reasons.push(reason);
   };
-  const ordinary = sorted.filter((b) => b.purpose !== 'pre-restore' && !Number.isNaN(time(b)));
-  for (const b of sorted) if (Number.isNaN(time(b))) keep(b, 'no readable creation time');
+  const ordinary = sorted.filter((b) => b.purpose !== 'pre-restore' && !Number.isNaN(time(b)) && !b.problem);
+  for (const b of sorted) {
+    if (b.problem) keep(b, `unreadable (${b.problem.code}): never removed by a policy, delete it by hand`);
+    else if (Number.isNaN(time(b))) keep(b, 'no readable creation time');
+    const why = pinned.get(b.name);
+    if (why) keep(b, why);
+  }
   if (ordinary[0]) keep(ordinary[0], 'newest backup');
   ordinary.slice(0, rules.last ?? 0).forEach((b, i) => keep(b, `last ${i + 1} of ${rules.last}`));
   for (const rule of BUCKETED) {
@@ -116,9 +127,9 @@ export function applyPolicy<B extends PolicyBackup>(backups: readonly B[], rules
       keep(b, `${rule} ${period}`);
     }
   }
-  if ((rules.withinMs ?? 0) > 0 && ordinary[0]) {
-    const from = time(ordinary[0]) - rules.withinMs!;
-    for (const b of ordinary) if (time(b) >= from) keep(b, 'within the window');
+  if (rules.within && !isEmptySpan(rules.within) && ordinary[0]) {
+    const from = spanStart(new Date(time(ordinary[0])), rules.within).getTime();
+    for (const b of ordinary) if (time(b) >= from) keep(b, `within ${formatSpan(rules.within)} of the newest`);
   }
   sorted
     .filter((b) => b.purpose === 'pre-restore')

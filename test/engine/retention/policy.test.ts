@@ -40,12 +40,12 @@ describe('keep rules', () => {
 
   test('rules are ORed, each with its reason; keep-within counts from the newest backup, not from now', () => {
     const backups = ['2026-01-10T00:00:00Z', '2026-02-10T00:00:00Z', '2026-03-01T00:00:00Z', '2026-03-05T00:00:00Z', '2026-03-06T00:00:00Z'].map((t) => at(t));
-    const d = applyPolicy(backups, { last: 1, monthly: 2, withinMs: 2 * 86_400_000 }, 'UTC');
+    const d = applyPolicy(backups, { last: 1, monthly: 2, within: { years: 0, months: 0, days: 2, hours: 0 } }, 'UTC');
     assert.deepEqual(
       d.map((x) => [x.backup.created, x.keep, x.reasons]),
       [
-        ['2026-03-06T00:00:00Z', true, ['newest backup', 'last 1 of 1', 'monthly 2026-03', 'within the window']],
-        ['2026-03-05T00:00:00Z', true, ['within the window']],
+        ['2026-03-06T00:00:00Z', true, ['newest backup', 'last 1 of 1', 'monthly 2026-03', 'within 2d of the newest']],
+        ['2026-03-05T00:00:00Z', true, ['within 2d of the newest']],
         ['2026-03-01T00:00:00Z', false, []],
         ['2026-02-10T00:00:00Z', true, ['monthly 2026-02']],
         ['2026-01-10T00:00:00Z', false, []],
