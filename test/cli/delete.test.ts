@@ -32,8 +32,8 @@ describe('aico backup delete', () => {
         deleted: true,
         dry_run: false,
         backups: [
-          { path: path.join(dir, A), name: A, bytes: 2048, deleted: true, readers: [] },
-          { path: path.join(dir, B), name: B, bytes: 4096, deleted: true, readers: [] },
+          { path: path.join(dir, A), name: A, bytes: 2048, deleted: true, dependent: false, readers: [] },
+          { path: path.join(dir, B), name: B, bytes: 4096, deleted: true, dependent: false, readers: [] },
         ],
         bytes: 6144,
         duration_ms: 0,

@@ -18,7 +18,9 @@ export function parseBackupTime(text: string, now: Date = new Date()): Date {
   const [y, mo, d, h, mi, s] = m.slice(1).map((g) => Number(g ?? 0)) as [number, number, number, number, number, number];
   const date = new Date(y, mo - 1, d, h, mi, s);
   const same = date.getFullYear() === y && date.getMonth() === mo - 1 && date.getDate() === d && date.getHours() === h && date.getMinutes() === mi && date.getSeconds() === s;
-  if (!same) throw bad(mo > 12 || d > 31 || h > 23 || mi > 59 || s > 59 ? 'is not a valid date and time' : 'does not exist in the local time zone (a daylight saving change skips it)');
+  const calendar = mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(y, mo, 0)).getUTCDate() && h <= 23 && mi <= 59 && s <= 59;
+  if (!calendar) throw bad('is not a valid date and time');
+  if (!same) throw bad('does not exist in the local time zone (a daylight saving change skips it)');
   if (date.getTime() > now.getTime() + FUTURE_SLACK_MS) throw bad('is in the future');
   return date;
 }

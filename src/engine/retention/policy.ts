@@ -109,8 +109,6 @@ export function applyPolicy<B extends PolicyBackup>(backups: readonly B[], rules
   for (const b of sorted) {
     if (b.problem) keep(b, `unreadable (${b.problem.code}): never removed by a policy, delete it by hand`);
     else if (Number.isNaN(time(b))) keep(b, 'no readable creation time');
-    const why = pinned.get(b.name);
-    if (why) keep(b, why);
   }
   if (ordinary[0]) keep(ordinary[0], 'newest backup');
   ordinary.slice(0, rules.last ?? 0).forEach((b, i) => keep(b, `last ${i + 1} of ${rules.last}`));
@@ -135,6 +133,10 @@ export function applyPolicy<B extends PolicyBackup>(backups: readonly B[], rules
     .filter((b) => b.purpose === 'pre-restore')
     .slice(0, rules.safety ?? 3)
     .forEach((b, i) => keep(b, `safety backup ${i + 1} of ${rules.safety ?? 3}`));
+  for (const b of sorted) {
+    const why = pinned.get(b.name);
+    if (why) keep(b, why);
+  }
   // Chains: what a kept backup builds on is kept, down to its full backup.
   const byId = new Map(sorted.filter((b) => b.id).map((b) => [b.id!, b]));
   for (const b of sorted) {

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { isAicoError } from '../../../src/engine/errors.js';
 import { applyPolicy, periodOf, type PolicyBackup } from '../../../src/engine/retention/policy.js';
+import { parseSpan, spanStart } from '../../../src/engine/retention/duration.js';
 
 const ZURICH = 'Europe/Zurich';
 let n = 0;
@@ -80,5 +81,27 @@ describe('keep rules', () => {
   test('a backup without a readable time is kept (it cannot be placed in any period)', () => {
     const d = applyPolicy([at('2026-07-01T00:00:00Z'), { ...at('x'), created: null }], { last: 1 }, 'UTC');
     assert.deepEqual(d.map((x) => [x.keep, x.reasons]), [[true, ['newest backup', 'last 1 of 1']], [true, ['no readable creation time']]]);
+  });
+});
+
+describe('spans and pinned backups', () => {
+  test('keep-within spans: calendar months and years back from the newest backup, then hours; nonsense refused', () => {
+    assert.deepEqual(parseSpan('1y5m7d2h'), { years: 1, months: 5, days: 7, hours: 2 });
+    assert.equal(spanStart(new Date('2026-12-31T00:30:00Z'), parseSpan('1m')).toISOString(), '2026-12-01T00:30:00.000Z');
+    assert.equal(spanStart(new Date('2026-03-01T12:00:00Z'), parseSpan('1y36h')).toISOString(), '2025-02-28T00:00:00.000Z');
+    for (const bad of ['', '7', '2h3d', '1w', '-1d']) assert.throws(() => parseSpan(bad), (e) => isAicoError(e, 'USAGE'), bad);
+  });
+
+  test('an unreadable backup is never removed, and is no "newest backup"; a pinned one is kept after the rules with its reason', () => {
+    const backups = [at('2026-05-03T00:00:00Z', { problem: { code: 'TRUNCATED_ARCHIVE' } }), at('2026-05-02T00:00:00Z'), at('2026-05-01T00:00:00Z')];
+    const d = applyPolicy(backups, { last: 1 }, 'UTC', new Map([[backups[2]!.name, 'newest backup that verifies']]));
+    assert.deepEqual(
+      d.map((x) => [x.backup.created, x.reasons]),
+      [
+        ['2026-05-03T00:00:00Z', ['unreadable (TRUNCATED_ARCHIVE): never removed by a policy, delete it by hand']],
+        ['2026-05-02T00:00:00Z', ['newest backup', 'last 1 of 1']],
+        ['2026-05-01T00:00:00Z', ['newest backup that verifies']],
+      ],
+    );
   });
 });
