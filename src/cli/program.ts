@@ -101,13 +101,15 @@ commands it uses $AICO_BACKUP_PASSWORD or a stored password before asking for on
       .option('-o, --output <dir>', 'where the full backup goes (default: the directory of <file>)'),
   ).action(async (file: string, flags, cmd: Command) => run((ctx) => runConsolidate(ctx, file, flags), globals(cmd)));
 
-  backup
-    .command('delete')
-    .description('delete backup archives (only files named like backups; one bad name deletes nothing)')
-    .argument('<file...>')
-    .option('--with-dependents', 'also delete every backup that builds on them (refused otherwise)')
-    .option('--dry-run', 'check and list what would be deleted, delete nothing')
-    .action(async (files: string[], flags, cmd: Command) => run((ctx) => runDelete(ctx, files, flags), globals(cmd)));
+  passwordOptions(
+    backup
+      .command('delete')
+      .description('delete backup archives (only files named like backups; one bad name deletes nothing)')
+      .argument('<file...>')
+      .option('--with-dependents', 'also delete every backup that builds on them (refused otherwise)')
+      .option('--consolidate', 'keep the restore points of the backups that build on them: write each as a full backup first')
+      .option('--dry-run', 'check and list what would be deleted, delete nothing'),
+  ).action(async (files: string[], flags, cmd: Command) => run((ctx) => runDelete(ctx, files, flags), globals(cmd)));
 
   passwordOptions(
     backup
@@ -125,6 +127,7 @@ commands it uses $AICO_BACKUP_PASSWORD or a stored password before asking for on
       .option('--keep-within <span>', 'keep every backup this close to the newest one: 30d, 1y6m, 2d12h')
       .option('--keep-safety <n>', 'pre-restore safety backups to keep (default: retention.keep_safety, 3)')
       .option('--tz <zone>', 'time zone the periods are counted in (default: the local zone)')
+      .option('--consolidate', 'write a full backup of a kept incremental whose chain is kept only for it, so that chain can go')
       .option('--dry-run', 'show what would be kept and removed, and why; remove nothing')
       .addHelpText('after', `
 Rules given as flags replace the retention: policy in core.yaml; with none, that policy

@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { before, describe, test } from 'node:test';
-import { create, type CreateOptions } from '../../src/engine/index.js';
+import { create, list, restore, type CreateOptions } from '../../src/engine/index.js';
 import { runCli, tempDir } from '../helpers.js';
 
 /**
@@ -149,6 +149,24 @@ describe('chains: delete and create --time', () => {
     assert.deepEqual(await archives(dir), [full]);
   });
 
+  test('delete --consolidate keeps the restore points of the backups that build on it, each as a full backup', async () => {
+    const dir = path.join(root, 'chain-consolidate');
+    const [full, i1, i2] = await history(dir, ['2026-09-11T02:00:00Z', '2026-09-12T02:00:00Z', '2026-09-13T02:00:00Z'], [{}, { backupType: 'incremental' }, { backupType: 'incremental' }]);
+    const noPw = await runCli(['backup', 'delete', path.join(dir, full!), '--consolidate', '--json']);
+    assert.deepEqual([noPw.code, noPw.json.error.code], [2, 'PASSWORD_REQUIRED']);
+    const r = await runCli(['backup', 'delete', path.join(dir, full!), '--consolidate', '--password-file', pwFile, '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.deepEqual(r.json.consolidated.map((c: any) => path.basename(c.from)), [i1, i2]);
+    assert.deepEqual(r.json.backups.map((b: any) => b.name), [i2, i1, full]);
+    const { backups } = await list({ dir });
+    assert.deepEqual(backups.map((b) => [b.name, b.type]), [['aico-backup-20260913-020000-2.tar.zst.enc', 'full'], ['aico-backup-20260912-020000-2.tar.zst.enc', 'full']]);
+    for (const [b, day] of [[backups[0]!, '13'], [backups[1]!, '12']] as const) {
+      const target = path.join(root, `delete-consolidated-${day}`);
+      await restore({ path: b.path, home, target, password: async () => Buffer.from('cleanup-pw'), safetyBackupDir: null });
+      assert.equal(await fs.readFile(path.join(target, 'config', 'when.yaml'), 'utf8'), `at: 2026-09-${day}T02:00:00Z\n`);
+    }
+  });
+
   test('create --time records the given local time; a time a DST change skips, a future time and nonsense are refused', async () => {
     const dir = path.join(root, 'timed');
     const zurich = { TZ: 'Europe/Zurich', AICO_BACKUP_PASSWORD: 'cleanup-pw' };
@@ -165,5 +183,23 @@ describe('chains: delete and create --time', () => {
     const earlier = await runCli(['--home', home, 'backup', 'create', '-o', dir, '--include', 'config', '--type', 'incremental', '--time', '2026-03-28 10:00', '--json'], { env: zurich });
     assert.deepEqual([earlier.code, earlier.json.error.code], [14, 'NO_PARENT']);
     assert.equal((await archives(dir)).length, 1);
+  });
+
+  test('--consolidate: a kept incremental whose chain is kept only for it becomes a full backup, and the chain goes', async () => {
+    const dir = path.join(root, 'consolidate-cleanup');
+    const names = await history(dir, ['2026-10-01T02:00:00Z', '2026-10-02T02:00:00Z', '2026-10-03T02:00:00Z', '2026-10-04T02:00:00Z'], [{}, { backupType: 'incremental' }, { backupType: 'incremental' }, { backupType: 'incremental' }]);
+    const dry = await cleanupCli([dir, '--keep-last', '1', '--consolidate', '--dry-run', '--json']);
+    assert.equal(dry.code, 0, dry.stdout + dry.stderr);
+    assert.deepEqual(dry.json.consolidated, [{ from: path.join(dir, names[3]!), to: null }]);
+    assert.deepEqual(await archives(dir), [...names].sort());
+    const r = await cleanupCli([dir, '--keep-last', '1', '--consolidate', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const full = r.json.consolidated[0].to as string;
+    assert.equal(path.basename(full), 'aico-backup-20261004-020000-2.tar.zst.enc');
+    assert.deepEqual(await archives(dir), [path.basename(full)]);
+    assert.deepEqual(r.json.backups.find((b: any) => b.name === names[3]).reasons, [`replaced by ${path.basename(full)}`]);
+    const target = path.join(root, 'consolidated-restore');
+    await restore({ path: full, home, target, password: async () => Buffer.from('cleanup-pw'), safetyBackupDir: null });
+    assert.equal(await fs.readFile(path.join(target, 'config', 'when.yaml'), 'utf8'), 'at: 2026-10-04T02:00:00Z\n');
   });
 });

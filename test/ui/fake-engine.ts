@@ -356,7 +356,7 @@ export class FakeEngine {
       });
       const bytes = backups.reduce((n, b) => n + b.bytes, 0);
       ctx.onEvent?.({ type: 'summary', op: 'delete', ok: true, durationMs: Date.now() - started, bytes });
-      return { dryRun: opts.dryRun === true, backups, bytes, durationMs: Date.now() - started };
+      return { dryRun: opts.dryRun === true, backups, consolidated: [], bytes, durationMs: Date.now() - started };
     },
 
     describeHome: async (opts: { home: string }) => {

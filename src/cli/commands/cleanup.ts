@@ -8,6 +8,7 @@ export interface CleanupFlags extends PasswordFlags, RetentionFlags {
   keep?: string;
   tz?: string;
   dryRun?: boolean;
+  consolidate?: boolean;
 }
 
 /** "2026-03-29 03:30" in the zone the periods are counted in, so a reason's day matches the time shown. */
@@ -26,7 +27,7 @@ export async function runCleanup(ctx: RunContext, dir: string | undefined, flags
   const { rules, from } = keepRulesFrom(cfg, { ...flags, ...(flags.keep !== undefined ? { keepLast: flags.keep } : {}) });
   const timeZone = flags.tz ?? localTimeZone();
   const result = await cleanup(
-    { dir: target, rules, timeZone, dryRun: flags.dryRun === true, password: readPassword(flags) },
+    { dir: target, rules, timeZone, dryRun: flags.dryRun === true, consolidate: flags.consolidate === true, password: readPassword(flags) },
     { onEvent: (e) => ctx.out.event(e), signal: ctx.signal },
   );
   const policy = describeRules(rules);
@@ -37,6 +38,7 @@ export async function runCleanup(ctx: RunContext, dir: string | undefined, flags
       dry_run: result.dryRun,
       policy: { rules: policy, from, time_zone: result.timeZone },
       verified: result.verified,
+      consolidated: result.consolidated,
       backups: result.backups.map(row),
       removed: result.removed,
       bytes: result.bytes,
@@ -47,10 +49,14 @@ export async function runCleanup(ctx: RunContext, dir: string | undefined, flags
       const lines = [`Backups in ${result.dir}, policy ${policy} (${from === 'config' ? 'from core.yaml' : 'as given'}), periods in ${result.timeZone}:`];
       for (const b of result.backups) {
         const type = b.purpose === 'pre-restore' ? 'safety' : (b.type ?? '?');
-        const verdict = b.keep ? 'keep  ' : result.dryRun ? 'REMOVE' : 'removed';
-        lines.push(`  ${verdict.padEnd(7)} ${inZone(b.created, result.timeZone)}  ${type.padEnd(12)} ${formatBytes(b.bytes).padStart(9)}  ${b.name}${b.keep ? `  (${b.reasons.join('; ')})` : ''}`);
+        const verdict = b.keep ? (b.path ? 'keep' : 'WRITE') : result.dryRun ? 'REMOVE' : 'removed';
+        const size = b.path ? formatBytes(b.bytes) : '';
+        lines.push(`  ${verdict.padEnd(7)} ${inZone(b.created, result.timeZone)}  ${type.padEnd(12)} ${size.padStart(9)}  ${b.name}${b.reasons.length > 0 ? `  (${b.reasons.join('; ')})` : ''}`);
       }
       if (result.verified) lines.push(`Verified first: ${result.verified}.`);
+      for (const c of result.consolidated) {
+        lines.push(c.to ? `Wrote ${path.basename(c.to)}, a full backup of ${path.basename(c.from)}, which it replaces.` : `Would write a full backup of ${path.basename(c.from)} to replace it.`);
+      }
       const n = result.removed;
       lines.push(
         n === 0

@@ -35,3 +35,12 @@ export async function freeArchivePath(dir: string, created: Date, extension: str
 export function isArchiveName(name: string): boolean {
   return NAME_RE.test(name);
 }
+
+/** Newest first by what create puts in the name: the time, then the sequence number of backups made within one second. */
+export function newestNameFirst(a: string, b: string): number {
+  const key = (n: string) => {
+    const m = NAME_RE.exec(n);
+    return m ? `${m[1]}${m[2]}${(m[3] ?? '1').padStart(6, '0')}` : '';
+  };
+  return key(b).localeCompare(key(a)) || b.localeCompare(a);
+}

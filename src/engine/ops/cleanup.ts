@@ -7,7 +7,8 @@ import { applyPolicy, type Decision, type KeepRules } from '../retention/policy.
 import { checkTimeZone } from '../retention/time-zone.js';
 import { askOnce } from './chain.js';
 import { childrenFirst, deleteBackups } from './delete.js';
-import { list, type BackupEntry } from './list.js';
+import { consolidate } from './consolidate.js';
+import { describe, list, type BackupEntry } from './list.js';
 import { verify } from './verify.js';
 
 export interface CleanupOptions {
@@ -22,6 +23,14 @@ export interface CleanupOptions {
   password?: PasswordProvider;
   /** The directory's lock, already held by the caller (a scheduled run); otherwise cleanup takes it. */
   lock?: DirLock;
+  /**
+   * Write a full backup of each kept incremental or differential that keeps
+   * backups only for its chain (and that no kept backup builds on), so those
+   * can go; the full backup takes its place.
+   */
+  consolidate?: boolean;
+  /** Tests only: a cheaper KDF for the full backups --consolidate writes. */
+  kdfIterations?: number;
 }
 
 export interface CleanupEntry {
@@ -32,7 +41,7 @@ export interface CleanupEntry {
   purpose: string;
   bytes: number;
   keep: boolean;
-  /** Why it is kept: the rule and period, or the kept backup that builds on it. Empty when it goes. */
+  /** Why it is kept: the rule and period, or the kept backup that builds on it; for one --consolidate replaces, by what. Empty when it simply goes. */
   reasons: string[];
   /** False for a kept backup, and for every backup in a dry run. */
   removed: boolean;
@@ -44,6 +53,8 @@ export interface CleanupResult {
   timeZone: string;
   /** Every backup in the directory, newest first. */
   backups: CleanupEntry[];
+  /** --consolidate: each restore point written as a full backup (`to` null in a dry run), and the backup it replaces. */
+  consolidated: { from: string; to: string | null }[];
   /** The newest backup that was verified before removing anything; null when nothing was to be removed. */
   verified: string | null;
   /** Backups removed (or, in a dry run, that would be), and their bytes. */
@@ -75,22 +86,49 @@ export async function cleanup(opts: CleanupOptions, ctx: OperationContext = {}):
   const lock = opts.lock ?? (dryRun ? null : await acquireDirLock(opts.dir, 'cleanup'));
   if (lock?.takeover && !opts.lock) emit(warningEvent('STALE_LOCK', lock.takeover));
   try {
-    const { backups } = await list({ dir: opts.dir });
+    const { backups } = (await list({ dir: opts.dir })) as { backups: PolicyEntry[] };
     const pinned = new Map<string, string>();
+    const ask = askOnce(opts.password) ?? undefined;
     let decisions = applyPolicy(backups, opts.rules, timeZone, pinned);
     let verified: string | null = null;
-    if (decisions.some((d) => !d.keep)) {
-      verified = await newestVerified(backups, pinned, opts.password, ctx);
+    const consolidated: CleanupResult['consolidated'] = [];
+    if (decisions.some((d) => !d.keep) || (opts.consolidate && replaceable(decisions).length > 0)) {
+      verified = await newestVerified(backups, pinned, ask, ctx);
       decisions = applyPolicy(backups, opts.rules, timeZone, pinned);
     }
-    const going = childrenFirst(decisions.filter((d) => !d.keep).map((d) => d.backup));
+    if (opts.consolidate) {
+      const simulate = (replacements: Map<string, PolicyEntry>) => withReplacements(backups, replacements, opts.rules, timeZone, pinned);
+      // One candidate at a time, each kept only if it frees a backup the ones before it did not.
+      let chosen = new Map<string, PolicyEntry>();
+      for (const k of replaceable(decisions)) {
+        const trial = new Map(chosen).set(k.path, { ...k, name: `(a full backup of ${k.name})`, path: '', id: null, parent_id: null, type: 'full' });
+        const next = simulate(trial);
+        const keptAfter = new Set(next.filter((d) => d.keep).map((d) => d.backup.name));
+        if (decisions.some((d) => d.keep && !trial.has(d.backup.path) && d.backup.path !== '' && !keptAfter.has(d.backup.name))) {
+          chosen = trial;
+          decisions = next;
+        }
+      }
+      if (!dryRun && chosen.size > 0) {
+        const written = new Map<string, PolicyEntry>();
+        for (const from of chosen.keys()) {
+          emit({ type: 'phase', phase: 'archive', message: `Writing a full backup of ${path.basename(from)}, so the backups it builds on can go` });
+          const r = await consolidate({ path: from, password: ask, lock: lock ?? undefined, ...(opts.kdfIterations ? { kdfIterations: opts.kdfIterations } : {}) }, nestedContext(ctx, 'cleanup', 'consolidate'));
+          written.set(from, await describe(r.backup.path));
+        }
+        chosen = written;
+        decisions = simulate(written);
+      }
+      for (const [from, full] of chosen) consolidated.push({ from, to: full.path || null });
+    }
+    const going = childrenFirst(decisions.filter((d) => !d.keep && d.backup.path !== '').map((d) => d.backup));
     const removed = new Set<string>();
     if (going.length > 0) {
       emit({ type: 'phase', phase: 'remove', message: `${dryRun ? 'Would remove' : 'Removing'} ${going.length} backup(s)` });
       const result = await deleteBackups({ paths: going.map((b) => b.path), dryRun, lock: lock ?? undefined }, nestedContext(ctx, 'cleanup', 'delete'));
       for (const b of result.backups) if (b.deleted) removed.add(b.path);
     }
-    const entries = decisions.map(({ backup: b, keep, reasons }: Decision<BackupEntry>) => ({
+    const entries = sortNewestFirst(decisions).map(({ backup: b, keep, reasons }: Decision<PolicyEntry>) => ({
       path: b.path,
       name: b.name,
       created: b.created,
@@ -104,7 +142,7 @@ export async function cleanup(opts: CleanupOptions, ctx: OperationContext = {}):
     const bytes = going.reduce((n, b) => n + b.bytes, 0);
     const durationMs = Date.now() - started;
     emit({ type: 'summary', op: 'cleanup', ok: true, durationMs, bytes });
-    return { dir: opts.dir, dryRun, timeZone, backups: entries, verified, removed: going.length, bytes, durationMs };
+    return { dir: opts.dir, dryRun, timeZone, backups: entries, consolidated, verified, removed: going.length, bytes, durationMs };
   } finally {
     if (lock && !opts.lock) await lock.release();
   }
@@ -115,12 +153,11 @@ export async function cleanup(opts: CleanupOptions, ctx: OperationContext = {}):
  * pinned (kept, with why) and the one that passes is pinned as the newest that
  * verifies. Without a password for an encrypted one, nothing is removed.
  */
-async function newestVerified(backups: BackupEntry[], pinned: Map<string, string>, password: PasswordProvider | undefined, ctx: OperationContext): Promise<string> {
-  const ask = askOnce(password);
+async function newestVerified(backups: BackupEntry[], pinned: Map<string, string>, ask: PasswordProvider | undefined, ctx: OperationContext): Promise<string> {
   const candidates = backups.filter((b) => b.purpose === 'backup' && !b.problem && b.created);
   for (const b of candidates) {
     try {
-      const r = await verify({ path: b.path, password: ask ?? undefined }, nestedContext(ctx, 'cleanup', 'verify'));
+      const r = await verify({ path: b.path, password: ask }, nestedContext(ctx, 'cleanup', 'verify'));
       if (r.ok) {
         pinned.set(b.name, 'newest backup that verifies');
         return b.name;
@@ -141,4 +178,41 @@ async function newestVerified(backups: BackupEntry[], pinned: Map<string, string
     hint: 'Make a new backup (aico backup create) and check it (aico backup verify) before cleaning up.',
     details: { failed: [...pinned.keys()] },
   });
+}
+
+type PolicyEntry = BackupEntry;
+
+const onlyForChains = (reasons: string[]) => reasons.length > 0 && reasons.every((r) => r.startsWith('parent of '));
+
+/**
+ * The kept incrementals and differentials worth a full backup of their own:
+ * kept by a rule, built on by no kept backup, and standing on at least one
+ * backup that is kept only for chains.
+ */
+function replaceable(decisions: Decision<PolicyEntry>[]): PolicyEntry[] {
+  const byId = new Map(decisions.filter((d) => d.backup.id).map((d) => [d.backup.id!, d]));
+  const keptParents = new Set(decisions.filter((d) => d.keep && d.backup.parent_id).map((d) => d.backup.parent_id!));
+  return decisions
+    .filter((d) => d.keep && d.backup.parent_id && d.backup.purpose === 'backup' && !d.backup.problem && d.backup.chain_intact !== false)
+    .filter((d) => !onlyForChains(d.reasons) && !keptParents.has(d.backup.id ?? ''))
+    .filter((d) => {
+      for (let p = byId.get(d.backup.parent_id!); p; p = p.backup.parent_id ? byId.get(p.backup.parent_id) : undefined) if (onlyForChains(p.reasons)) return true;
+      return false;
+    })
+    .map((d) => d.backup);
+}
+
+/** The policy's decisions once each backup in `replacements` (by path) is replaced by its full backup (a stand-in in a dry run). */
+function withReplacements(backups: PolicyEntry[], replacements: Map<string, PolicyEntry>, rules: KeepRules, timeZone: string, pinned: Map<string, string>): Decision<PolicyEntry>[] {
+  const pins = new Map(pinned);
+  for (const [from, full] of replacements) pins.set(full.name, `full backup of ${path.basename(from)}, which it replaces`);
+  const rest = backups.filter((b) => !replacements.has(b.path));
+  return [
+    ...applyPolicy([...rest, ...replacements.values()], rules, timeZone, pins),
+    ...backups.filter((b) => replacements.has(b.path)).map((b) => ({ backup: b, keep: false, reasons: [`replaced by ${replacements.get(b.path)!.name}`] })),
+  ];
+}
+
+function sortNewestFirst<D extends { backup: { created: string | null; name: string } }>(decisions: D[]): D[] {
+  return [...decisions].sort((a, b) => (b.backup.created ?? '').localeCompare(a.backup.created ?? '') || b.backup.name.localeCompare(a.backup.name));
 }

@@ -13,7 +13,7 @@ import { MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
 import { AicoError, throwIfAborted } from '../errors.js';
 import { nestedContext, noopSink, throttledProgress, type OperationContext } from '../events.js';
 import { PARTIAL_SUFFIX } from '../fsutil/atomic-file.js';
-import { acquireDirLock } from '../fsutil/lock.js';
+import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
 import { stageChain } from '../restore/stage-chain.js';
 import { planPaths } from '../restore/stage.js';
 import { TOOL_VERSION } from '../version.js';
@@ -27,6 +27,8 @@ export interface ConsolidateOptions {
   outputDir?: string;
   /** Tests only: a cheaper KDF. */
   kdfIterations?: number;
+  /** The output directory's lock, already held by the caller (cleanup, delete --consolidate). */
+  lock?: DirLock;
 }
 
 export interface ConsolidateResult {
@@ -61,7 +63,7 @@ export async function consolidate(opts: ConsolidateOptions, ctx: OperationContex
     emit({ type: 'phase', phase: 'header', message: `Checking the chain of ${path.basename(opts.path)}` });
     links = await resolveChain({ path: opts.path, reader, metadata, index }, password, ctx.signal);
     const outputDir = path.resolve(opts.outputDir ?? path.dirname(opts.path));
-    const lock = await acquireDirLock(outputDir, 'consolidate');
+    const lock = opts.lock ?? (await acquireDirLock(outputDir, 'consolidate'));
     const staging = path.join(outputDir, `.aico-staging.${process.pid}${PARTIAL_SUFFIX}`);
     try {
       await fs.mkdir(staging, { mode: 0o700 });
@@ -125,7 +127,7 @@ export async function consolidate(opts: ConsolidateOptions, ctx: OperationContex
       }
     } finally {
       await fs.rm(staging, { recursive: true, force: true });
-      await lock.release();
+      if (!opts.lock) await lock.release();
     }
   } finally {
     await closeLinks(links.slice(1));

@@ -2,7 +2,10 @@ import { promises as fs, type Stats } from 'node:fs';
 import path from 'node:path';
 import { isArchiveName } from '../archive/naming.js';
 import { AicoError, fromFsError } from '../errors.js';
-import { noopSink, warningEvent, type OperationContext } from '../events.js';
+import { nestedContext, noopSink, warningEvent, type OperationContext } from '../events.js';
+import type { PasswordProvider } from '../archive/reader.js';
+import { askOnce } from './chain.js';
+import { consolidate } from './consolidate.js';
 import { syncDir } from '../fsutil/atomic-file.js';
 import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
 import { processesReading, type ReadingProcess } from './delete-readers.js';
@@ -14,6 +17,15 @@ export interface DeleteOptions {
   dryRun?: boolean;
   /** Also delete every backup that builds on one of `paths` (directly or through others), instead of refusing. */
   withDependents?: boolean;
+  /**
+   * Keep the restore points of the backups that build on `paths`: each is
+   * first written as a full backup (ops/consolidate.ts), then removed with them.
+   */
+  consolidate?: boolean;
+  /** For --consolidate: the password of the backups (a chain has one). */
+  password?: PasswordProvider;
+  /** Tests only: a cheaper KDF for the full backups --consolidate writes. */
+  kdfIterations?: number;
   /** The lock of the backups' directory, already held by the caller (cleanup); other directories are locked here. */
   lock?: DirLock;
 }
@@ -37,6 +49,8 @@ export interface DeleteResult {
   dryRun: boolean;
   /** In the order they were removed: every backup before what it builds on; duplicates removed. */
   backups: DeletedBackup[];
+  /** --consolidate: each dependent written as a full backup before it was removed (`to` null in a dry run). */
+  consolidated: { from: string; to: string | null }[];
   bytes: number;
   durationMs: number;
 }
@@ -69,6 +83,7 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
   const dirs = [...new Set(files.map((f) => path.dirname(f)))].sort();
   const locks: DirLock[] = [];
   const backups: DeletedBackup[] = [];
+  const consolidated: DeleteResult['consolidated'] = [];
   try {
     if (!dryRun) {
       for (const dir of dirs) {
@@ -79,7 +94,19 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
       }
     }
     const { order, dependents } = await planRemoval(files, dirs);
-    if (dependents.length > 0 && !opts.withDependents) throw hasDependents(dependents);
+    if (dependents.length > 0 && !opts.withDependents && !opts.consolidate) throw hasDependents(dependents);
+    if (opts.consolidate) {
+      const ask = askOnce(opts.password) ?? undefined;
+      for (const from of dependents) {
+        if (dryRun) {
+          consolidated.push({ from, to: null });
+          continue;
+        }
+        const lock = [...locks, ...(opts.lock ? [opts.lock] : [])].find((l) => path.resolve(l.dir) === path.dirname(from));
+        const r = await consolidate({ path: from, password: ask, ...(lock ? { lock } : {}), ...(opts.kdfIterations ? { kdfIterations: opts.kdfIterations } : {}) }, nestedContext(ctx, 'delete', 'consolidate'));
+        consolidated.push({ from, to: r.backup.path });
+      }
+    }
     const targets: Target[] = [];
     for (const file of order) targets.push(await checkTarget(file));
     const readers = await processesReading(order);
@@ -103,7 +130,7 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
   const bytes = backups.reduce((n, b) => n + b.bytes, 0);
   const durationMs = Date.now() - started;
   emit({ type: 'summary', op: 'delete', ok: true, durationMs, bytes });
-  return { dryRun, backups, bytes, durationMs };
+  return { dryRun, backups, consolidated, bytes, durationMs };
 }
 
 /** What the dependency planning needs of a listed backup. */

@@ -1,7 +1,7 @@
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { ParentLink } from '../archive/metadata.js';
-import { isArchiveName } from '../archive/naming.js';
+import { isArchiveName, newestNameFirst } from '../archive/naming.js';
 import { ArchiveReader } from '../archive/reader.js';
 import type { DeltaFile, PlannedFile } from '../archive/writer.js';
 import { AicoError, isAicoError } from '../errors.js';
@@ -130,7 +130,7 @@ async function namedParent(request: DeltaRequest): Promise<ChainLink> {
 async function newestParent(request: DeltaRequest): Promise<ChainLink> {
   // Newest first by the name, which create makes from the backup's time: the archives are described one
   // at a time until one serves, not all of them (a year of daily backups made each new one list 365).
-  const names = (await fs.readdir(request.outputDir).catch(() => [] as string[])).filter((n) => isArchiveName(n) && purposeOf(n) === 'backup').sort().reverse();
+  const names = (await fs.readdir(request.outputDir).catch(() => [] as string[])).filter((n) => isArchiveName(n) && purposeOf(n) === 'backup').sort(newestNameFirst);
   const passed: string[] = [];
   // A chain is encrypted throughout or not at all: backups of the other kind are passed over.
   const encrypted = request.password !== null;
