@@ -9,6 +9,13 @@ const TOPICS: Record<string, string[]> = {
     'enter/i  metadata of the selected backup     v  verify every byte of it',
     'r        restore from it                     d  delete it (asks first)',
     'c        create a new backup                 g  read the directory again',
+    'x        clean up: apply the retention policy of core.yaml, after a preview and a y',
+  ],
+  cleanup: [
+    'The retention policy of core.yaml (retention:), as aico backup cleanup applies it; see docs/RETENTION.md.',
+    'First a preview: every backup, keep or REMOVE, and why it is kept (rule and period, or the',
+    'kept backup that builds on it). The newest backup is verified before anything is removed.',
+    'y removes what the preview shows; any other key keeps every backup.',
   ],
   create: [
     'Choose what goes into the backup. up/down move between fields; left/right change a value;',

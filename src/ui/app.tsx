@@ -1,6 +1,7 @@
 import { Box, useApp as useInkApp } from 'ink';
 import React, { useMemo, useState } from 'react';
 import { BackupsScreen } from '../screens/backups.js';
+import { CleanupScreen } from '../screens/cleanup.js';
 import { CreateScreen } from '../screens/create.js';
 import { HelpScreen } from '../screens/help.js';
 import { InfoScreen } from '../screens/info.js';
@@ -17,6 +18,8 @@ function Screen({ screen }: { screen: ScreenRef }) {
       return <BackupsScreen />;
     case 'create':
       return <CreateScreen />;
+    case 'cleanup':
+      return <CleanupScreen />;
     case 'info':
       return <InfoScreen path={screen.path} />;
     case 'verify':

@@ -14,6 +14,7 @@ export interface Navigation {
 export type ScreenRef =
   | { name: 'backups' }
   | { name: 'create' }
+  | { name: 'cleanup' }
   | { name: 'info'; path: string }
   | { name: 'verify'; path: string }
   | { name: 'restore'; path?: string }

@@ -13,6 +13,7 @@ export interface EngineApi {
   restore: typeof Engine.restore;
   prepareRestore: typeof Engine.prepareRestore;
   deleteBackups: typeof Engine.deleteBackups;
+  cleanup: typeof Engine.cleanup;
   describeHome: typeof Engine.describeHome;
   /** The password sources the CLI also uses (--password-file, $AICO_BACKUP_PASSWORD, the stored one), asked before prompting. */
   givenPassword: typeof Engine.givenPassword;
@@ -30,5 +31,5 @@ export interface TuiSettings {
 
 export async function realEngine(): Promise<EngineApi> {
   const e = await import('../engine/index.js');
-  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, prepareRestore: e.prepareRestore, deleteBackups: e.deleteBackups, describeHome: e.describeHome, givenPassword: e.givenPassword };
+  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, prepareRestore: e.prepareRestore, deleteBackups: e.deleteBackups, cleanup: e.cleanup, describeHome: e.describeHome, givenPassword: e.givenPassword };
 }

@@ -7,9 +7,11 @@
  * like the engine's types.
  */
 import { AicoError, cancelledError } from '../../src/engine/errors.js';
-import { givenPassword } from '../../src/engine/index.js';
+import { applyPolicy, givenPassword } from '../../src/engine/index.js';
 import type {
   BackupEntry,
+  CleanupOptions,
+  CleanupResult,
   CreateOptions,
   CreateResult,
   DeleteOptions,
@@ -357,6 +359,36 @@ export class FakeEngine {
       const bytes = backups.reduce((n, b) => n + b.bytes, 0);
       ctx.onEvent?.({ type: 'summary', op: 'delete', ok: true, durationMs: Date.now() - started, bytes });
       return { dryRun: opts.dryRun === true, backups, consolidated: [], bytes, durationMs: Date.now() - started };
+    },
+
+    // The real policy over the fake's backups (a pure function); the newest one's password is checked as verify would.
+    cleanup: async (opts: CleanupOptions, ctx: OperationContext = {}): Promise<CleanupResult> => {
+      this.record('cleanup', opts);
+      const started = Date.now();
+      ctx.onEvent?.({ type: 'start', op: 'cleanup', path: opts.dir });
+      const decisions = applyPolicy(this.backups, opts.rules, opts.timeZone);
+      const newest = this.backups.find((b) => b.purpose === 'backup');
+      const going = decisions.filter((d) => !d.keep).map((d) => d.backup);
+      if (going.length > 0 && newest) {
+        ctx.onEvent?.({ type: 'phase', phase: 'read', message: `Verifying ${newest.name}`, op: 'verify', parent: 'cleanup' });
+        await this.open(newest.path, opts.password, ctx.signal);
+      }
+      if (going.length > 0) ctx.onEvent?.({ type: 'phase', phase: 'remove', message: `${opts.dryRun ? 'Would remove' : 'Removing'} ${going.length} backup(s)` });
+      await pause(this.latency, ctx.signal);
+      if (!opts.dryRun) this.backups = this.backups.filter((b) => !going.includes(b));
+      const bytes = going.reduce((n, b) => n + b.bytes, 0);
+      ctx.onEvent?.({ type: 'summary', op: 'cleanup', ok: true, durationMs: Date.now() - started, bytes });
+      return {
+        dir: opts.dir,
+        dryRun: opts.dryRun === true,
+        timeZone: opts.timeZone,
+        backups: decisions.map(({ backup: b, keep, reasons }) => ({ path: b.path, name: b.name, created: b.created, type: b.type, purpose: b.purpose, bytes: b.bytes, keep, reasons, removed: !keep && !opts.dryRun })),
+        consolidated: [],
+        verified: going.length > 0 && newest ? newest.name : null,
+        removed: going.length,
+        bytes,
+        durationMs: Date.now() - started,
+      };
     },
 
     describeHome: async (opts: { home: string }) => {

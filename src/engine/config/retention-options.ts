@@ -53,10 +53,10 @@ export function keepRulesFrom(config: BackupConfig, flags: RetentionFlags): { ru
   return { rules, from: given ? 'flags' : 'config' };
 }
 
-/** The rules as a user would type them, for output: "--keep-daily 7 --keep-weekly 4". */
+/** The rules that keep something, as a user would type them, for output: "--keep-daily 7 --keep-weekly 4". */
 export function describeRules(rules: KeepRules): string {
   const parts: string[] = [];
-  for (const [, rule, flag] of COUNTS) if (rules[rule] !== undefined) parts.push(`${flag} ${rules[rule]}`);
+  for (const [, rule, flag] of COUNTS) if (rules[rule]) parts.push(`${flag} ${rules[rule]}`);
   if (rules.within) {
     parts.push(`--keep-within ${formatSpan(rules.within)}`);
   }
