@@ -127,6 +127,8 @@ describe('aico backup cleanup', () => {
     await fs.rm(path.join(dir, '.aico-backup.lock'));
     const two = await cleanupCli([dir, '--output', path.join(root, 'elsewhere'), '--keep-last', '1', '--json']);
     assert.deepEqual([two.code, two.json.error.code], [2, 'USAGE']);
+    const missing = await cleanupCli([path.join(root, 'no-such-dir'), '--keep-last', '1', '--json']);
+    assert.deepEqual([missing.code, missing.json.error.code], [5, 'NOT_FOUND']);
     const badTz = await cleanupCli([dir, '--keep-daily', '1', '--tz', 'Mars/Olympus', '--json']);
     assert.deepEqual([badTz.code, badTz.json.error.code], [2, 'USAGE']);
     assert.deepEqual(await archives(dir), before);
@@ -138,6 +140,21 @@ describe('aico backup cleanup', () => {
 });
 
 describe('chains: delete and create --time', () => {
+  test('a cleanup killed after its first removal leaves every remaining chain whole; the next run finishes it', async () => {
+    const dir = path.join(root, 'killed');
+    const types: Partial<CreateOptions>[] = [{}, { backupType: 'incremental' }, { backupType: 'incremental' }, {}, { backupType: 'incremental' }];
+    const names = await history(dir, ['2026-11-01T02:00:00Z', '2026-11-02T02:00:00Z', '2026-11-03T02:00:00Z', '2026-11-04T02:00:00Z', '2026-11-05T02:00:00Z'], types);
+    const killed = await runCli(['--home', home, 'backup', 'cleanup', dir, '--keep-last', '1', '--password-file', pwFile, '--json'], { env: { ...env, AICO_FAULT: 'delete:1' } });
+    assert.equal(killed.signal, 'SIGKILL');
+    // Dependents go first: the 3rd's removal came before the 2nd's and the 1st's, so nothing left lost its chain.
+    assert.deepEqual(await archives(dir), [names[0], names[1], names[3], names[4]].sort());
+    const { backups } = await list({ dir });
+    assert.ok(backups.every((b) => b.chain_intact !== false && !b.problem), JSON.stringify(backups.map((b) => [b.name, b.chain_intact])));
+    const again = await cleanupCli([dir, '--keep-last', '1', '--json']);
+    assert.equal(again.code, 0, again.stdout + again.stderr);
+    assert.deepEqual(await archives(dir), [names[3], names[4]].sort());
+  });
+
   test('delete refuses a backup others build on, naming them; --with-dependents removes the sub-chain, dependents first', async () => {
     const dir = path.join(root, 'chain');
     const [full, i1, i2] = await history(dir, ['2026-09-01T02:00:00Z', '2026-09-02T02:00:00Z', '2026-09-03T02:00:00Z'], [{}, { backupType: 'incremental' }, { backupType: 'incremental' }]);

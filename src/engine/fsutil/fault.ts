@@ -4,7 +4,8 @@
  * behind. Restore names 'staged' and 'validated' (and 'chain:K' after link K
  * of a chain is staged); a journaled swap (swap-journal.ts) names 'swap:N'
  * and 'commit'; the archive writer names 'delta-blocks' (after a file's
- * changed blocks are written).
+ * changed blocks are written); delete (and cleanup through it) 'delete:N'
+ * after its Nth removal.
  */
 export function maybeCrash(point: string): void {
   if (process.env.AICO_FAULT === point) process.kill(process.pid, 'SIGKILL');

@@ -1,3 +1,4 @@
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AicoError, isAicoError } from '../errors.js';
 import { nestedContext, noopSink, warningEvent, type OperationContext } from '../events.js';
@@ -82,6 +83,12 @@ export async function cleanup(opts: CleanupOptions, ctx: OperationContext = {}):
   const timeZone = checkTimeZone(opts.timeZone);
   // An empty policy is refused before the lock and the listing.
   applyPolicy([], opts.rules, timeZone);
+  const isDir = await fs.stat(opts.dir).then((st) => st.isDirectory(), () => false);
+  if (!isDir) {
+    throw new AicoError('NOT_FOUND', `There is no backup directory ${opts.dir}; nothing was removed.`, {
+      hint: 'Give the directory the backups are in (cleanup DIR or --output DIR), or set backup.output_dir in core.yaml.',
+    });
+  }
   emit({ type: 'start', op: 'cleanup', path: opts.dir });
   const lock = opts.lock ?? (dryRun ? null : await acquireDirLock(opts.dir, 'cleanup'));
   if (lock?.takeover && !opts.lock) emit(warningEvent('STALE_LOCK', lock.takeover));

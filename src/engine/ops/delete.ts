@@ -7,6 +7,7 @@ import type { PasswordProvider } from '../archive/reader.js';
 import { askOnce } from './chain.js';
 import { consolidate } from './consolidate.js';
 import { syncDir } from '../fsutil/atomic-file.js';
+import { maybeCrash } from '../fsutil/fault.js';
 import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
 import { processesReading, type ReadingProcess } from './delete-readers.js';
 import { list } from './list.js';
@@ -119,6 +120,7 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
         });
       }
       backups.push({ path: file, name: path.basename(file), bytes: stat.size, deleted: !dryRun, dependent: !files.includes(file), readers: open });
+      if (!dryRun) maybeCrash(`delete:${backups.length}`);
       emit({ type: 'item', source: 'archive', path: file, bytes: stat.size, action: dryRun ? 'would-delete' : 'deleted' });
       if (open && open.length > 0) emit(warningEvent('ARCHIVE_OPEN', openMessage(file, open, dryRun)));
     }
