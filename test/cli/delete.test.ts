@@ -35,6 +35,7 @@ describe('aico backup delete', () => {
           { path: path.join(dir, A), name: A, bytes: 2048, deleted: true, dependent: false, readers: [] },
           { path: path.join(dir, B), name: B, bytes: 4096, deleted: true, dependent: false, readers: [] },
         ],
+        consolidated: [],
         bytes: 6144,
         duration_ms: 0,
       },
