@@ -1,5 +1,7 @@
 import { spawnSiblingWorker } from '../proc/sibling.js';
+import type { Worker } from 'node:worker_threads';
 import { fromFsError, throwIfAborted } from '../errors.js';
+import { readSmallSync } from './file-hash.js';
 
 const READ_SIZE = 1 << 20;
 /** Chunks requested ahead of the consumer: enough to hide read latency, few enough to keep memory flat. */
@@ -22,8 +24,11 @@ type Message =
  * arrive already hashed. One file at a time; the worker lives as long as the
  * pool.
  */
+/** Files up to this size are read on the calling thread: starting the worker costs more than reading them. */
+const INLINE_BYTES = 256 * 1024;
+
 export class ReadPool {
-  private readonly worker = spawnSiblingWorker(import.meta.url, 'read-worker', { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 });
+  private started: Worker | null = null;
   private nextId = 1;
   private inbox: Message[] = [];
   private wake: (() => void) | null = null;
@@ -31,15 +36,19 @@ export class ReadPool {
   /** Chunk memory handed out by the worker that may go back to it for reuse. */
   private readonly lent = new WeakSet<ArrayBuffer>();
 
-  constructor() {
-    this.worker.on('message', (msg: Message) => {
+  /** Started on the first file that needs it: a backup of only small files starts none. */
+  private get worker(): Worker {
+    if (this.started) return this.started;
+    const worker = spawnSiblingWorker(import.meta.url, 'read-worker', { maxYoungGenerationSizeMb: 4, maxOldGenerationSizeMb: 32 });
+    worker.on('message', (msg: Message) => {
       this.inbox.push(msg);
       this.wake?.();
     });
-    this.worker.on('error', (error) => {
+    worker.on('error', (error) => {
       this.crashed = error;
       this.wake?.();
     });
+    return (this.started = worker);
   }
 
   /**
@@ -54,6 +63,21 @@ export class ReadPool {
     result: Partial<HashedRead>,
     signal?: AbortSignal,
   ): AsyncGenerator<Buffer> {
+    if (size <= INLINE_BYTES) {
+      throwIfAborted(signal);
+      let small: ReturnType<typeof readSmallSync>;
+      try {
+        small = readSmallSync(path, size, blockSize);
+      } catch (error) {
+        throw fromFsError(error as Error, path);
+      }
+      result.sha256 = small.sha256;
+      result.bytesOnDisk = small.bytesOnDisk;
+      if (size === 0) return;
+      await onBlocks(small.hashes);
+      yield small.data;
+      return;
+    }
     const id = this.nextId++;
     this.inbox = [];
     this.worker.postMessage({ type: 'open', id, path, size, blockSize, readSize: READ_SIZE });
@@ -114,6 +138,6 @@ export class ReadPool {
   }
 
   async close(): Promise<void> {
-    await this.worker.terminate();
+    await this.started?.terminate();
   }
 }

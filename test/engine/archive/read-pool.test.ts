@@ -41,19 +41,22 @@ test('chunks, block hashes and the file hash match the bytes on disk, with chunk
   }
 });
 
+// Up to 256 KiB a file is read on the calling thread, above it by the worker: both paths, each time.
 test('a file that shrank since planning is zero-filled to its planned size and reported', async () => {
   const dir = tempDir();
-  const file = path.join(dir, 'shrunk');
-  const content = randomBytes(1.5 * (1 << 20));
-  await fs.writeFile(file, content);
   const pool = new ReadPool();
   try {
-    const planned = 3 << 20;
-    const { data, result } = await readThrough(pool, file, planned, false);
-    assert.equal(data.length, planned);
-    assert.ok(data.subarray(0, content.length).equals(content));
-    assert.ok(data.subarray(content.length).every((b) => b === 0));
-    assert.equal(result.bytesOnDisk, content.length);
+    for (const [had, planned] of [[1.5 * (1 << 20), 3 << 20], [100_000, 200_000]] as const) {
+      const file = path.join(dir, `shrunk-${planned}`);
+      const content = randomBytes(had);
+      await fs.writeFile(file, content);
+      const { data, result } = await readThrough(pool, file, planned, false);
+      assert.equal(data.length, planned);
+      assert.ok(data.subarray(0, content.length).equals(content));
+      assert.ok(data.subarray(content.length).every((b) => b === 0));
+      assert.equal(result.bytesOnDisk, content.length);
+      assert.equal(result.sha256, sha(data).toString('hex'));
+    }
   } finally {
     await pool.close();
   }
@@ -64,7 +67,7 @@ test('a missing file is a NOT_FOUND error naming it, and the pool stays usable',
   const pool = new ReadPool();
   try {
     const missing = path.join(dir, 'gone');
-    await assert.rejects(readThrough(pool, missing, 10, false), (e: any) => e.code === 'NOT_FOUND' && e.message.includes(missing));
+    for (const size of [10, 1 << 20]) await assert.rejects(readThrough(pool, missing, size, false), (e: any) => e.code === 'NOT_FOUND' && e.message.includes(missing));
     const file = path.join(dir, 'here');
     await fs.writeFile(file, 'hello');
     const { data } = await readThrough(pool, file, 5, false);
