@@ -1,10 +1,11 @@
 import { Command, Option } from 'commander';
-import { CODEC_NAMES, EXIT_CODES, SOURCE_NAMES, TOOL_VERSION, WORKING_STORES } from '../engine/index.js';
+import { CODEC_NAMES, EXIT_CODES, FREQUENCIES, FULL_EVERY, SCHEDULE_TYPES, SOURCE_NAMES, TOOL_VERSION, WEEKDAYS, WORKING_STORES } from '../engine/index.js';
 import type { GlobalFlags, RunContext } from './context.js';
 import { runCreate } from './commands/create.js';
 import { runConsolidate } from './commands/consolidate.js';
 import { runDelete } from './commands/delete.js';
 import { runCleanup } from './commands/cleanup.js';
+import { runScheduleChange, runScheduleCreate, runScheduleInstall, runScheduleList, runScheduleRunDue, runScheduleUninstall } from './commands/schedule.js';
 import { runInfo, runList, runVerify } from './commands/inspect.js';
 import { runSeed } from './commands/seed.js';
 import { runChurn } from './commands/churn.js';
@@ -142,6 +143,65 @@ verify. See docs/RETENTION.md.`),
     .argument('[dir]')
     .option('-v, --verbose', 'show ids, format versions and sources')
     .action(async (dir: string | undefined, flags, cmd: Command) => run((ctx) => runList(ctx, dir, flags), globals(cmd)));
+
+  const schedule = backup
+    .command('schedule')
+    .description('scheduled backups: saved in core.yaml, run unattended by a systemd timer or cron (docs/SCHEDULE.md)');
+  schedule
+    .command('create')
+    .description('add a schedule (checked before it is saved, the password source included)')
+    .option('--name <name>', 'its name (default: default)')
+    .addOption(new Option('--frequency <f>', 'how often').choices(FREQUENCIES as unknown as string[]))
+    .option('--time <HH:MM>', 'local time of day (default 02:00)')
+    .addOption(new Option('--day <weekday>', 'weekly: the day (default sunday)').choices(WEEKDAYS as unknown as string[]))
+    .option('--day-of-month <n>', 'monthly: the day, 1..28 (default 1)')
+    .option('--cron <expression>', 'instead of --frequency: five cron fields, e.g. "0 2 * * *"')
+    .addOption(new Option('--type <type>', 'what each run makes (default auto: incremental, else full)').choices(SCHEDULE_TYPES as unknown as string[]))
+    .addOption(new Option('--full-every <period>', 'a full backup at least once per period (default weekly)').choices(FULL_EVERY as unknown as string[]))
+    .option('-o, --output <dir>', 'backup directory (default: backup.output_dir)')
+    .addOption(new Option('--compression <alg>', 'compression algorithm').choices(CODEC_NAMES))
+    .option('--compression-level <n>', 'compression level 1..9')
+    .option('--no-encrypt', 'unencrypted backups')
+    .option('--include <list>', `only these sources (${SOURCE_LIST})`)
+    .option('--exclude <list>', `leave out these sources (${SOURCE_LIST})`)
+    .option('--password-file <file>', 'the backup password, in a file only you can read (chmod 600); else the stored password')
+    .option('--no-cleanup', 'do not apply the retention policy after each backup')
+    .option('--disabled', 'save it switched off')
+    .option('--replace', 'replace the schedule with this name')
+    .action(async (flags, cmd: Command) => run((ctx) => runScheduleCreate(ctx, flags), globals(cmd)));
+  schedule
+    .command('list')
+    .description('the schedules with their next run (local time and UTC), last attempt, last success, overdue')
+    .option('-v, --verbose', 'also the cron expression, the next three runs, output and cleanup')
+    .action(async (flags, cmd: Command) => run((ctx) => runScheduleList(ctx, undefined, flags.verbose === true), globals(cmd)));
+  schedule
+    .command('show')
+    .description('one schedule in full')
+    .argument('[name]')
+    .action(async (name: string | undefined, _flags, cmd: Command) => run((ctx) => runScheduleList(ctx, name, true), globals(cmd)));
+  for (const change of ['enable', 'disable', 'delete'] as const) {
+    schedule
+      .command(change)
+      .description(`${change} a schedule (the only one, or --name / NAME); the installed timer is kept in step`)
+      .argument('[name]')
+      .option('--name <name>', 'the schedule')
+      .action(async (name: string | undefined, flags, cmd: Command) => run((ctx) => runScheduleChange(ctx, name ?? flags.name, change), globals(cmd)));
+  }
+  schedule
+    .command('run-due')
+    .description('run every schedule that is due (missed runs once), then clean up; what the timer calls. Never prompts')
+    .option('--now <name...>', 'also run these schedules now, due or not')
+    .action(async (flags, cmd: Command) => run((ctx) => runScheduleRunDue(ctx, flags.now ?? []), globals(cmd)));
+  schedule
+    .command('install')
+    .description('set up the timer that calls run-due: a systemd user timer, else a crontab entry')
+    .option('--method <method>', 'systemd, cron or auto (default auto)')
+    .option('--every <interval>', 'how often run-due starts: 1m..59m or 1h..24h (default 15m)')
+    .action(async (flags, cmd: Command) => run((ctx) => runScheduleInstall(ctx, flags), globals(cmd)));
+  schedule
+    .command('uninstall')
+    .description('remove exactly what install set up for this home')
+    .action(async (_flags, cmd: Command) => run((ctx) => runScheduleUninstall(ctx), globals(cmd)));
 
   const key = backup.command('key').description("export or import AICO's master key (a password-sealed recovery file)");
   passwordOptions(

@@ -95,6 +95,10 @@ export const WARNING_CODES = {
     from: 'create (`--type auto`)',
     meaning: 'there was no backup to build an incremental on (none, another home, another password or master key, or its chain at the length limit), so a full backup was made; the message says why',
   },
+  CLEANUP_FAILED: {
+    from: 'schedule run-due',
+    meaning: 'the scheduled backup was made, but the retention cleanup after it failed; the message says why. The run still counts as a success',
+  },
   RESTORE_RECOVERED: {
     from: 'restore',
     meaning:

@@ -5,7 +5,7 @@
  */
 import type { WarningCode } from './codes.js';
 
-export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore' | 'delete' | 'consolidate' | 'cleanup';
+export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore' | 'delete' | 'consolidate' | 'cleanup' | 'schedule';
 
 export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'stage' | 'validate' | 'swap' | 'remove';
 

@@ -50,3 +50,11 @@ export { resolveMasterKey, deriveLibsqlKey, type MasterKeySource } from './keys/
 export { formatBytes, formatDuration } from './format.js';
 export { progressFigures, progressFraction, progressPercent, progressText, type ProgressFigures } from './progress.js';
 export { keepRulesFrom, describeRules, type RetentionFlags } from './config/retention-options.js';
+export { createSchedule, changeSchedule, type ScheduleChange } from './schedule/manage.js';
+export { runDue, type RunDueOptions, type RunDueResult, type ScheduleRun } from './schedule/run-due.js';
+export { scheduleStatus, type ScheduleStatus } from './schedule/status.js';
+export { installSchedule, uninstallSchedule, installedMethod, systemdUnits, cronLine, unitName, type InstallResult } from './schedule/install.js';
+export { cronOf, nextRuns, lastScheduled, checkCron } from './schedule/times.js';
+export { FREQUENCIES, WEEKDAYS, SCHEDULE_TYPES, FULL_EVERY } from './schedule/constants.js';
+export type { Schedule, ScheduleInput } from './schedule/model.js';
+export { backupLogFile } from './schedule/log.js';

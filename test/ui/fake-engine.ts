@@ -52,6 +52,7 @@ export const SETTINGS: TuiSettings = {
     max_chain: 14,
     retention: { keep_daily: 7, keep_weekly: 4, keep_monthly: 6 },
     schedule: { enabled: false, frequency: 'daily', time: '02:00', day: 'sunday' },
+    schedules: [],
   },
 };
 

@@ -30,6 +30,10 @@ async function readBackupSection(file: string, required: boolean): Promise<Recor
     if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new AicoError('CONFIG_INVALID', `Cannot read ${file}: ${(error as Error).message}`);
   }
+  return backupSectionOf(text, file);
+}
+
+async function backupSectionOf(text: string, file: string): Promise<Record<string, unknown> | null> {
   let doc: unknown;
   try {
     doc = (await import('yaml')).parse(text);
@@ -56,10 +60,11 @@ function merge(base: Record<string, unknown>, over: Record<string, unknown>): Re
   return out;
 }
 
-async function validate(section: Record<string, unknown>, file: string): Promise<void> {
+/** The section as the schema reads it (defaults filled in), or CONFIG_INVALID naming the file and each key at fault. */
+async function validate(section: Record<string, unknown>, file: string): Promise<BackupConfig> {
   const { backupConfigSchema } = await import('./schema.js');
   const parsed = backupConfigSchema.safeParse(section);
-  if (parsed.success) return;
+  if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const key = ['backup', ...issue.path.map(String)].join('.');
     const message = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
@@ -77,20 +82,25 @@ export interface LoadedConfig {
   files: string[];
 }
 
+/** Checks `text` as the home's core.yaml would be checked (over the defaults), before it is written to `file`. */
+export async function checkUserConfig(text: string, file: string): Promise<BackupConfig> {
+  const defaults = (await readBackupSection(DEFAULTS_FILE, true))!;
+  const user = await backupSectionOf(text, file);
+  return validate(user ? merge(defaults, user) : defaults, file);
+}
+
 /** Defaults, then <home>/config/core.yaml. Each file is checked, naming the file and key at fault. */
 export async function loadConfig(home: string): Promise<LoadedConfig> {
   const defaults = await readBackupSection(DEFAULTS_FILE, true);
   if (!defaults) throw new AicoError('INTERNAL', `${DEFAULTS_FILE} has no backup section.`);
-  await validate(defaults, DEFAULTS_FILE);
+  let backup = await validate(defaults, DEFAULTS_FILE);
   const files = [DEFAULTS_FILE];
-  let merged = defaults;
   const userFile = path.join(home, 'config', 'core.yaml');
   const user = await readBackupSection(userFile, false);
   if (user) {
-    merged = merge(defaults, user);
     // Checked after merging so a user file may set just one key; errors still name that file.
-    await validate(merged, userFile);
+    backup = await validate(merge(defaults, user), userFile);
     files.push(userFile);
   }
-  return { backup: merged as BackupConfig, files };
+  return { backup, files };
 }

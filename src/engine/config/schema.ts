@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { CODEC_NAMES } from '../codec/types.js';
 import { SOURCE_NAMES } from '../sources/catalog.js';
+import { scheduleSchema } from '../schedule/model.js';
 
 const sourceName = z.string().refine((n) => SOURCE_NAMES.includes(n.trim().toLowerCase()), {
   message: `must be one of ${SOURCE_NAMES.join(', ')}`,
@@ -39,7 +40,15 @@ export const backupConfigSchema = z
         day: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']),
       })
       .strict(),
+    /** Scheduled backups (docs/SCHEDULE.md), written by `aico backup schedule create`. */
+    schedules: z.array(scheduleSchema).default([]),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    const names = c.schedules.map((s) => s.name);
+    names.forEach((n, i) => {
+      if (names.indexOf(n) !== i) ctx.addIssue({ code: 'custom', path: ['schedules', i, 'name'], message: `"${n}" is the name of another schedule too` });
+    });
+  });
 
 export type BackupConfig = z.infer<typeof backupConfigSchema>;

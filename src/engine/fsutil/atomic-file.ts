@@ -136,3 +136,29 @@ export function pathExists(p: string): Promise<boolean> {
     () => false,
   );
 }
+
+/**
+ * Replaces `file` with `data` so that a crash leaves the old content or the
+ * new, never a mix: written to a partial file (named so the next lock holder
+ * cleans it up), fsynced, renamed over the file, the directory fsynced. A file
+ * that exists keeps its permissions; a new one gets `mode`.
+ */
+export async function replaceFile(file: string, data: string | Buffer, mode = 0o600): Promise<void> {
+  const keep = await fs.stat(file).then((st) => st.mode & 0o777, () => mode);
+  const tmp = `${file}.${process.pid}${PARTIAL_SUFFIX}`;
+  try {
+    const handle = await fs.open(tmp, 'w', keep);
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fs.chmod(tmp, keep);
+    await fs.rename(tmp, file);
+  } catch (error) {
+    await fs.rm(tmp, { force: true });
+    throw fromFsError(error, file);
+  }
+  await syncDir(path.dirname(file));
+}

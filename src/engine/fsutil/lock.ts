@@ -73,8 +73,9 @@ async function removeDeadPartials(dir: string): Promise<void> {
   }
 }
 
-export async function acquireDirLock(dir: string, op: string): Promise<DirLock> {
-  const file = path.join(dir, LOCK_NAME);
+/** `name`: another lock in the same directory (the scheduler's, beside a home's). */
+export async function acquireDirLock(dir: string, op: string, name: string = LOCK_NAME): Promise<DirLock> {
+  const file = path.join(dir, name);
   const me: LockInfo = { pid: process.pid, host: hostname(), op, started: new Date().toISOString() };
   let takeover: string | null = null;
   for (let attempt = 0; attempt < 30; attempt++) {

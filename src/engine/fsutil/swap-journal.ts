@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AicoError } from '../errors.js';
-import { pathExists, syncDir } from './atomic-file.js';
+import { pathExists, replaceFile, syncDir } from './atomic-file.js';
 import { maybeCrash } from './fault.js';
 import { isAlive, LOCK_NAME } from './lock.js';
 
@@ -69,18 +69,7 @@ export interface SwapOutcome {
 
 /** Replaces the journal atomically (write, fsync, rename over), so a crash leaves the old record or the new one. */
 async function writeJournal(root: string, name: string, journal: SwapJournal): Promise<void> {
-  const file = path.join(root, name);
-  // Named like a partial file, so a run killed mid-write leaves nothing the next lock holder does not clean up.
-  const tmp = `${file}.${process.pid}.partial`;
-  const handle = await fs.open(tmp, 'w', 0o600);
-  try {
-    await handle.writeFile(JSON.stringify(journal));
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  await fs.rename(tmp, file);
-  await syncDir(root);
+  await replaceFile(path.join(root, name), JSON.stringify(journal));
 }
 
 function checkRelative(p: string): void {
