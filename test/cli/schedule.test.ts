@@ -106,4 +106,25 @@ describe('aico backup schedule', () => {
     assert.equal(listed.json.schedules[0].state.last_backup, path.join(out, backups[0]!));
     assert.equal(listed.json.schedules[0].overdue, false);
   });
+
+  test('a failed run: run-due exits with its code, and backup list and schedule list say so', async () => {
+    const { home, out, pw } = await setup();
+    assert.equal((await cli(home, ['create', '--cron', '0 * * * *', '--output', out, '--password-file', pw, '--include', 'config', '--json'])).code, 0);
+    const stateFile = path.join(home, 'data', 'backup-schedules.json');
+    const state = JSON.parse(await fs.readFile(stateFile, 'utf8'));
+    state.schedules.default.created = new Date(Date.now() - 3 * 3600_000).toISOString();
+    await fs.writeFile(stateFile, JSON.stringify(state));
+    await fs.rm(pw);
+    const failed = await cli(home, ['run-due', '--json']);
+    assert.deepEqual([failed.code, failed.json.error.code], [5, 'NOT_FOUND']);
+    assert.match(failed.json.error.message, /^Scheduled backup "default" failed: Cannot read the password file/);
+    assert.equal(failed.json.error.details.runs[0].ok, false);
+    const listed = await runCli(['--home', home, 'backup', 'list', out], { env });
+    assert.match(listed.stdout, /^! schedule default: last run FAILED \(NOT_FOUND: Cannot read the password file .*\), OVERDUE; last success never/m);
+    const json = await runCli(['--home', home, 'backup', 'list', out, '--json'], { env });
+    assert.deepEqual(json.json.schedule_problems.map((p: any) => [p.name, p.overdue, p.last_outcome, p.last_error.code]), [['default', true, 'failed', 'NOT_FOUND']]);
+    assert.match((await cli(home, ['list'])).stdout, /^default: cron "0 \* \* \* \*", auto \(full weekly\), enabled, OVERDUE$/m);
+    const log = await fs.readFile(path.join(home, 'data', 'logs', 'backup.log'), 'utf8');
+    assert.match(log, /schedule=default outcome=failed scheduled_for=\S+ code=NOT_FOUND error="Cannot read the password file/);
+  });
 });

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { AicoError, expandTilde, info, list, verify } from '../../engine/index.js';
+import { AicoError, expandTilde, info, list, scheduleStatus, verify } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { formatBytes } from '../format.js';
 import { readPassword, type PasswordFlags } from '../password.js';
@@ -55,8 +55,15 @@ export async function runList(ctx: RunContext, dir: string | undefined, flags: {
   const { backup: cfg } = await ctx.config();
   const target = path.resolve(dir ?? expandTilde(cfg.output_dir));
   const result = await list({ dir: target }, { onEvent: (e) => ctx.out.event(e) });
-  ctx.out.result({ dir: result.dir, backups: result.backups }, () => {
-    if (result.backups.length === 0) return `No backups in ${result.dir}.`;
+  // A schedule that fails or does not run is news wherever backups are looked at.
+  const schedules = (await scheduleStatus(ctx.home).catch(() => []))
+    .filter((s) => s.overdue || s.state?.last_outcome === 'failed')
+    .map((s) => ({ name: s.schedule.name, overdue: s.overdue, last_outcome: s.state?.last_outcome ?? null, last_error: s.state?.last_error ?? null, last_success: s.state?.last_success ?? null }));
+  const scheduleLines = schedules.map(
+    (s) => `! schedule ${s.name}: ${s.last_outcome === 'failed' ? `last run FAILED (${s.last_error?.code}: ${s.last_error?.message})` : 'OVERDUE'}${s.overdue && s.last_outcome === 'failed' ? ', OVERDUE' : ''}; last success ${s.last_success ?? 'never'} (aico backup schedule list)`,
+  );
+  ctx.out.result({ dir: result.dir, backups: result.backups, schedule_problems: schedules }, () => {
+    if (result.backups.length === 0) return [`No backups in ${result.dir}.`, ...scheduleLines].join('\n');
     const rows = result.backups.map((b) => {
       const when = b.created ? b.created.replace('T', ' ').slice(0, 19) : '?'.padEnd(19);
       const type = b.purpose === 'pre-restore' ? 'safety' : b.type ?? '?';
@@ -68,6 +75,6 @@ export async function runList(ctx: RunContext, dir: string | undefined, flags: {
         : '';
       return base + verbose + problem;
     });
-    return [`Backups in ${result.dir} (newest first):`, ...rows].join('\n');
+    return [`Backups in ${result.dir} (newest first):`, ...rows, ...scheduleLines].join('\n');
   });
 }
