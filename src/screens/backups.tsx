@@ -103,6 +103,7 @@ export function BackupsScreen() {
     else if (key.pageDown) setCursor((c) => Math.min(Math.max(0, n - 1), c + rows));
     else if (input === 'c') nav.push({ name: 'create' });
     else if (input === 'x') nav.push({ name: 'cleanup' });
+    else if (input === 's') nav.push({ name: 'schedules' });
     else if (input === 'g') void load();
     else if (input === '?') nav.push({ name: 'help', about: 'backups' });
     else if (input === 'q' || key.escape) nav.pop();
@@ -156,7 +157,7 @@ export function BackupsScreen() {
         </Box>
       ) : null}
       {notice ? <Text color={theme.ok}>{notice}</Text> : null}
-      <Footer hints={[['↑↓', 'select'], ['enter', 'info'], ['v', 'verify'], ['r', 'restore'], ['d', 'delete'], ['c', 'create'], ['x', 'clean up'], ['g', 'reload'], ['?', 'help'], ['q', 'quit']]} />
+      <Footer hints={[['↑↓', 'select'], ['enter', 'info'], ['v', 'verify'], ['r', 'restore'], ['d', 'delete'], ['c', 'create'], ['x', 'clean up'], ['s', 'schedules'], ['g', 'reload'], ['?', 'help'], ['q', 'quit']]} />
     </Box>
   );
 }

@@ -10,6 +10,19 @@ const TOPICS: Record<string, string[]> = {
     'r        restore from it                     d  delete it (asks first)',
     'c        create a new backup                 g  read the directory again',
     'x        clean up: apply the retention policy of core.yaml, after a preview and a y',
+    's        the backup schedules: next and last runs, new, edit, on/off, run now',
+  ],
+  schedules: [
+    'The backup schedules of this home (core.yaml), with the next run, the last success and the state:',
+    'ok, off, OVERDUE (a run is more than an hour late) or FAILED (the last run failed; see the line below the list).',
+    'n new   e/enter edit   space switch on/off   d delete (asks)   r run now (the backup and its cleanup)',
+    'A timer starts them: aico backup schedule install (systemd or cron). See docs/SCHEDULE.md.',
+  ],
+  'schedule-edit': [
+    'up/down move between fields; left/right change a choice; type into a text field, backspace erases.',
+    'When: daily, weekly, monthly at a time, or a cron expression (minute hour day month weekday).',
+    'The next three runs are shown as you type; a problem is shown instead. Enter saves, Esc cancels.',
+    'An encrypted schedule needs a password it can read unattended: a password file (chmod 600) or the stored one.',
   ],
   cleanup: [
     'The retention policy of core.yaml (retention:), as aico backup cleanup applies it; see docs/RETENTION.md.',

@@ -3,6 +3,8 @@ import React, { useMemo, useState } from 'react';
 import { BackupsScreen } from '../screens/backups.js';
 import { CleanupScreen } from '../screens/cleanup.js';
 import { CreateScreen } from '../screens/create.js';
+import { ScheduleEditScreen } from '../screens/schedule-edit.js';
+import { SchedulesScreen } from '../screens/schedules.js';
 import { HelpScreen } from '../screens/help.js';
 import { InfoScreen } from '../screens/info.js';
 import { RestoreScreen } from '../screens/restore.js';
@@ -20,6 +22,10 @@ function Screen({ screen }: { screen: ScreenRef }) {
       return <CreateScreen />;
     case 'cleanup':
       return <CleanupScreen />;
+    case 'schedules':
+      return <SchedulesScreen />;
+    case 'schedule-edit':
+      return <ScheduleEditScreen {...(screen.schedule ? { name: screen.schedule } : {})} />;
     case 'info':
       return <InfoScreen path={screen.path} />;
     case 'verify':

@@ -15,6 +15,8 @@ export type ScreenRef =
   | { name: 'backups' }
   | { name: 'create' }
   | { name: 'cleanup' }
+  | { name: 'schedules' }
+  | { name: 'schedule-edit'; schedule?: string }
   | { name: 'info'; path: string }
   | { name: 'verify'; path: string }
   | { name: 'restore'; path?: string }

@@ -14,6 +14,10 @@ export interface EngineApi {
   prepareRestore: typeof Engine.prepareRestore;
   deleteBackups: typeof Engine.deleteBackups;
   cleanup: typeof Engine.cleanup;
+  scheduleStatus: typeof Engine.scheduleStatus;
+  createSchedule: typeof Engine.createSchedule;
+  changeSchedule: typeof Engine.changeSchedule;
+  runDue: typeof Engine.runDue;
   describeHome: typeof Engine.describeHome;
   /** The password sources the CLI also uses (--password-file, $AICO_BACKUP_PASSWORD, the stored one), asked before prompting. */
   givenPassword: typeof Engine.givenPassword;
@@ -31,5 +35,5 @@ export interface TuiSettings {
 
 export async function realEngine(): Promise<EngineApi> {
   const e = await import('../engine/index.js');
-  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, prepareRestore: e.prepareRestore, deleteBackups: e.deleteBackups, cleanup: e.cleanup, describeHome: e.describeHome, givenPassword: e.givenPassword };
+  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, prepareRestore: e.prepareRestore, deleteBackups: e.deleteBackups, cleanup: e.cleanup, scheduleStatus: e.scheduleStatus, createSchedule: e.createSchedule, changeSchedule: e.changeSchedule, runDue: e.runDue, describeHome: e.describeHome, givenPassword: e.givenPassword };
 }

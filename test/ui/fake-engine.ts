@@ -7,7 +7,7 @@
  * like the engine's types.
  */
 import { AicoError, cancelledError } from '../../src/engine/errors.js';
-import { applyPolicy, givenPassword } from '../../src/engine/index.js';
+import { applyPolicy, cronOf, givenPassword, lastScheduled, nextRuns } from '../../src/engine/index.js';
 import type {
   BackupEntry,
   CleanupOptions,
@@ -29,6 +29,10 @@ import type {
   PreparedRestore,
   RestoreOptions,
   RestoreResult,
+  RunDueOptions,
+  Schedule,
+  ScheduleInput,
+  ScheduleStatus,
   VerifyOptions,
   VerifyResult,
   Warning,
@@ -324,7 +328,71 @@ export class FakeEngine {
   /** Only what the password lookup uses of a keyring. */
   private readonly keyring = { get: async () => (this.storedPassword === null ? null : Buffer.from(this.storedPassword)) } as unknown as Keyring;
 
+  /** The home's schedules, as core.yaml would hold them (parsed), and their run state. */
+  schedules: Schedule[] = [];
+  scheduleStates = new Map<string, ScheduleStatus['state']>();
+  /** Thrown by the next createSchedule (e.g. PASSWORD_REQUIRED), as the engine refuses before saving. */
+  scheduleSaveErrors: Error[] = [];
+
+  private async statusOf(s: Schedule): Promise<ScheduleStatus> {
+    const cron = cronOf(s);
+    const now = new Date();
+    const state = this.scheduleStates.get(s.name) ?? null;
+    return {
+      schedule: s,
+      from: 'schedules',
+      cron,
+      time_zone: 'UTC',
+      next: (await nextRuns(cron, 'UTC', now, 3)).map((d) => d.toISOString()),
+      last_scheduled: (await lastScheduled(cron, 'UTC', now)).toISOString(),
+      due: false,
+      overdue: state?.last_outcome === 'failed',
+      state,
+    };
+  }
+
   readonly api: EngineApi = {
+    scheduleStatus: async (home: string) => {
+      this.record('scheduleStatus', { home });
+      await pause(this.latency);
+      return Promise.all(this.schedules.map((s) => this.statusOf(s)));
+    },
+
+    createSchedule: async (home: string, input: ScheduleInput, opts: { replace?: boolean } = {}) => {
+      this.record('createSchedule', { home, input, replace: opts.replace });
+      await pause(this.latency);
+      const error = this.scheduleSaveErrors.shift();
+      if (error) throw error;
+      const schedule = { enabled: true, type: 'auto', full_every: 'weekly', cleanup: true, ...input } as Schedule;
+      if (!opts.replace && this.schedules.some((s) => s.name === schedule.name)) throw new AicoError('USAGE', `A schedule named "${schedule.name}" exists already.`);
+      this.schedules = [...this.schedules.filter((s) => s.name !== schedule.name), schedule];
+      const status = await this.statusOf(schedule);
+      return { schedule, next: status.next, timer: { installed: null, removed: [] }, notes: [] };
+    },
+
+    changeSchedule: async (home: string, name: string | undefined, change: 'enable' | 'disable' | 'delete') => {
+      this.record('changeSchedule', { home, name, change });
+      await pause(this.latency);
+      const target = this.schedules.find((s) => s.name === name)!;
+      this.schedules = change === 'delete' ? this.schedules.filter((s) => s !== target) : this.schedules.map((s) => (s === target ? { ...s, enabled: change === 'enable' } : s));
+      return { schedule: { ...target, enabled: change === 'enable' }, next: [], timer: { installed: null, removed: [] }, notes: [] };
+    },
+
+    runDue: async (opts: RunDueOptions, ctx: OperationContext = {}) => {
+      this.record('runDue', opts);
+      const started = Date.now();
+      ctx.onEvent?.({ type: 'start', op: 'schedule', path: opts.home });
+      ctx.onEvent?.({ type: 'phase', phase: 'archive', message: 'Writing the scheduled backup', op: 'create', parent: 'schedule' });
+      await pause(this.latency * 4, ctx.signal);
+      const name = opts.force![0]!;
+      const entry = { ...backupEntry(0), name: 'aico-backup-20260314-100000.tar.zst.enc', path: `${OUT}/aico-backup-20260314-100000.tar.zst.enc`, created: '2026-03-14T10:00:00.000Z' };
+      this.backups = [entry, ...this.backups];
+      const at = new Date().toISOString();
+      this.scheduleStates.set(name, { created: at, last_attempt: at, last_outcome: 'ok', last_success: at, last_backup: entry.path, last_error: null });
+      ctx.onEvent?.({ type: 'summary', op: 'schedule', ok: true, durationMs: Date.now() - started });
+      return { runs: [{ name, scheduled_for: null, ok: true, backup: { path: entry.path, type: 'full', bytes: entry.bytes, files: 14 }, cleanup: { removed: 0, bytes: 0 }, warnings: [], error: null, duration_ms: Date.now() - started }], not_due: [], durationMs: Date.now() - started };
+    },
+
     // The engine's own lookup (order, password file), over this fake's environment and keyring.
     givenPassword: async (opts: PasswordLookup = {}) => {
       this.record('givenPassword', opts);
