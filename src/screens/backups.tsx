@@ -60,6 +60,24 @@ export function BackupsScreen() {
   backupsRef.current = backups;
   const [confirmDelete, setConfirmDelete] = useState<BackupEntry | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  // A schedule that fails or does not run is news on the first screen too.
+  const [scheduleAlerts, setScheduleAlerts] = useState<string[]>([]);
+  useEffect(() => {
+    let live = true;
+    engine.scheduleStatus(settings.home).then(
+      (all) =>
+        live &&
+        setScheduleAlerts(
+          all
+            .filter((s) => s.overdue || s.state?.last_outcome === 'failed')
+            .map((s) => `! Schedule ${s.schedule.name}: ${s.state?.last_outcome === 'failed' ? `last run FAILED (${s.state.last_error?.code})` : 'OVERDUE'}; s for details`),
+        ),
+      () => {},
+    );
+    return () => {
+      live = false;
+    };
+  }, [engine, settings.home]);
 
   const load = useCallback(async () => {
     try {
@@ -157,6 +175,11 @@ export function BackupsScreen() {
         </Box>
       ) : null}
       {notice ? <Text color={theme.ok}>{notice}</Text> : null}
+      {scheduleAlerts.map((a) => (
+        <Text key={a} color={theme.error} wrap="truncate-end">
+          {a}
+        </Text>
+      ))}
       <Footer hints={[['↑↓', 'select'], ['enter', 'info'], ['v', 'verify'], ['r', 'restore'], ['d', 'delete'], ['c', 'create'], ['x', 'clean up'], ['s', 'schedules'], ['g', 'reload'], ['?', 'help'], ['q', 'quit']]} />
     </Box>
   );

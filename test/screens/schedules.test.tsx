@@ -77,4 +77,16 @@ describe('schedule screens', () => {
     await ui.waitFor('No schedules yet.');
     assert.deepEqual(fake.callsOf('changeSchedule').map((c) => c.change), ['disable', 'enable', 'delete']);
   });
+
+  test('the backup list names a schedule whose last run failed', async () => {
+    const fake = new FakeEngine();
+    fake.schedules = [{ name: 'nightly', enabled: true, frequency: 'daily', time: '02:00', type: 'auto', full_every: 'weekly', cleanup: true }];
+    fake.scheduleStates.set('nightly', { created: '2026-11-01T00:00:00.000Z', last_attempt: '2026-12-01T02:00:00.000Z', last_outcome: 'failed', last_success: null, last_backup: null, last_error: { code: 'NO_SPACE', message: 'The disk is full.' } });
+    const ui = renderApp(fake);
+    const f = await ui.waitFor('! Schedule nightly');
+    assert.match(f, /^! Schedule nightly: last run FAILED \(NO_SPACE\); s for details$/m);
+    await ui.press('s');
+    const s = await ui.waitFor(/nightly .*FAILED/);
+    assert.match(flat(s), /Last try \w{3} 12-01 \d\d:00: FAILED NO_SPACE: The disk is full\./);
+  });
 });

@@ -158,8 +158,9 @@ export async function runScheduleInstall(ctx: RunContext, flags: { method?: stri
   const method = (flags.method ?? 'auto') as 'systemd' | 'cron' | 'auto';
   if (!['systemd', 'cron', 'auto'].includes(method)) throw new AicoError('USAGE', `--method is systemd, cron or auto (got "${flags.method}").`);
   const r = await installSchedule({ home: ctx.home, command: [process.execPath, path.resolve(process.argv[1]!)], method, ...(flags.every ? { every: flags.every } : {}) });
+  if (!(await scheduleStatus(ctx.home)).some((s) => s.schedule.enabled)) r.notes.unshift('No schedule is enabled yet: the timer has nothing to run until you create one (aico backup schedule create).');
   ctx.out.result({ method: r.method, installed: r.installed, every: r.every, notes: r.notes }, () =>
-    [`Installed a ${r.method} ${r.method === 'systemd' ? 'user timer' : 'crontab entry'} that runs "aico backup schedule run-due" every ${r.every}:`, ...r.installed.map((f) => `  ${f}`), ...r.notes.map((n) => `  note: ${n}`)].join('\n'),
+    [`Installed ${r.method === 'systemd' ? 'a systemd user timer' : 'a crontab entry'} that runs "aico backup schedule run-due" every ${r.every}:`, ...r.installed.map((f) => `  ${f}`), ...r.notes.map((n) => `  note: ${n}`)].join('\n'),
   );
 }
 
