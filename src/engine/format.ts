@@ -16,3 +16,9 @@ export function formatDuration(ms: number): string {
   const m = Math.floor(s / 60);
   return `${m}:${String(s % 60).padStart(2, '0')}`;
 }
+
+/** "2026-03-29 03:30" in `timeZone`: retention's periods are counted there, so its times are shown there too. */
+export function formatInZone(iso: string | null, timeZone: string): string {
+  if (!iso) return '?'.padEnd(16);
+  return new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
+}

@@ -47,7 +47,7 @@ export {
 export { givenPassword, readPasswordFile, stripNewline, type GivenPassword, type PasswordLookup, type PasswordSource } from './ops/password.js';
 export { Keyring, KEYRING_SERVICE, MASTER_KEY_ACCOUNT, BACKUP_PASSWORD_ACCOUNT } from './keys/keyring.js';
 export { resolveMasterKey, deriveLibsqlKey, type MasterKeySource } from './keys/master-key.js';
-export { formatBytes, formatDuration } from './format.js';
+export { formatBytes, formatDuration, formatInZone } from './format.js';
 export { progressFigures, progressFraction, progressPercent, progressText, type ProgressFigures } from './progress.js';
 export { keepRulesFrom, describeRules, type RetentionFlags } from './config/retention-options.js';
 export { createSchedule, changeSchedule, type ScheduleChange } from './schedule/manage.js';

@@ -1,7 +1,7 @@
 import { Box, Text, useInput, useStdout } from 'ink';
 import Spinner from 'ink-spinner';
 import React, { useEffect, useRef, useState } from 'react';
-import { describeRules, formatBytes, keepRulesFrom, localTimeZone, type BackupEntry, type CleanupEntry, type CleanupResult } from '../engine/index.js';
+import { describeRules, formatBytes, formatInZone, keepRulesFrom, localTimeZone, type BackupEntry, type CleanupEntry, type CleanupResult } from '../engine/index.js';
 import { DerivingKey } from '../ui/components/deriving-key.js';
 import { ErrorBox } from '../ui/components/error-box.js';
 import { Footer } from '../ui/components/footer.js';
@@ -14,16 +14,11 @@ import { useOperation } from '../ui/use-operation.js';
 
 const SHORT: Record<string, string> = { full: 'full', incremental: 'incr', differential: 'diff' };
 
-/** "2026-12-31 00:30" in the zone the periods are counted in, so a reason's day matches the time shown. */
-function inZone(iso: string | null, timeZone: string): string {
-  if (!iso) return '?'.padEnd(16);
-  return new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
-}
 
 function row(b: CleanupEntry, timeZone: string, done: boolean): string {
   const verdict = b.keep ? (b.path ? 'keep' : 'WRITE') : done ? 'removed' : 'REMOVE';
   const type = b.purpose === 'pre-restore' ? 'safety' : (SHORT[b.type ?? ''] ?? b.type ?? '?');
-  return `${verdict.padEnd(7)} ${inZone(b.created, timeZone)}  ${type.padEnd(6)} ${b.reasons.join('; ')}`;
+  return `${verdict.padEnd(7)} ${formatInZone(b.created, timeZone)}  ${type.padEnd(6)} ${b.reasons.join('; ')}`;
 }
 
 /**

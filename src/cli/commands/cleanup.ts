@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { AicoError, cleanup, describeRules, expandTilde, formatBytes, keepRulesFrom, localTimeZone, type CleanupEntry, type RetentionFlags } from '../../engine/index.js';
+import { AicoError, cleanup, describeRules, expandTilde, formatBytes, formatInZone, keepRulesFrom, localTimeZone, type CleanupEntry, type RetentionFlags } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { readPassword, type PasswordFlags } from '../password.js';
 
@@ -11,11 +11,6 @@ export interface CleanupFlags extends PasswordFlags, RetentionFlags {
   consolidate?: boolean;
 }
 
-/** "2026-03-29 03:30" in the zone the periods are counted in, so a reason's day matches the time shown. */
-function inZone(iso: string | null, timeZone: string): string {
-  if (!iso) return '?'.padEnd(16);
-  return new Intl.DateTimeFormat('sv-SE', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(iso));
-}
 
 export async function runCleanup(ctx: RunContext, dir: string | undefined, flags: CleanupFlags): Promise<void> {
   if (dir && flags.output && path.resolve(dir) !== path.resolve(flags.output)) {
@@ -51,7 +46,7 @@ export async function runCleanup(ctx: RunContext, dir: string | undefined, flags
         const type = b.purpose === 'pre-restore' ? 'safety' : (b.type ?? '?');
         const verdict = b.keep ? (b.path ? 'keep' : 'WRITE') : result.dryRun ? 'REMOVE' : 'removed';
         const size = b.path ? formatBytes(b.bytes) : '';
-        lines.push(`  ${verdict.padEnd(7)} ${inZone(b.created, result.timeZone)}  ${type.padEnd(12)} ${size.padStart(9)}  ${b.name}${b.reasons.length > 0 ? `  (${b.reasons.join('; ')})` : ''}`);
+        lines.push(`  ${verdict.padEnd(7)} ${formatInZone(b.created, result.timeZone)}  ${type.padEnd(12)} ${size.padStart(9)}  ${b.name}${b.reasons.length > 0 ? `  (${b.reasons.join('; ')})` : ''}`);
       }
       if (result.verified) lines.push(`Verified first: ${result.verified}.`);
       for (const c of result.consolidated) {
