@@ -14,7 +14,6 @@ import { useOperation } from '../ui/use-operation.js';
 
 const SHORT: Record<string, string> = { full: 'full', incremental: 'incr', differential: 'diff' };
 
-
 function row(b: CleanupEntry, timeZone: string, done: boolean): string {
   const verdict = b.keep ? (b.path ? 'keep' : 'WRITE') : done ? 'removed' : 'REMOVE';
   const type = b.purpose === 'pre-restore' ? 'safety' : (SHORT[b.type ?? ''] ?? b.type ?? '?');

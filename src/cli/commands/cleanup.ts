@@ -11,7 +11,6 @@ export interface CleanupFlags extends PasswordFlags, RetentionFlags {
   consolidate?: boolean;
 }
 
-
 export async function runCleanup(ctx: RunContext, dir: string | undefined, flags: CleanupFlags): Promise<void> {
   if (dir && flags.output && path.resolve(dir) !== path.resolve(flags.output)) {
     throw new AicoError('USAGE', `Two backup directories were given: ${dir} and --output ${flags.output}.`, { hint: 'Give the directory once, as an argument or as --output.' });
