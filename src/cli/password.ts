@@ -94,3 +94,28 @@ export function requiredPassword(flags: PasswordFlags, confirm: boolean, purpose
 export function readPassword(flags: PasswordFlags, use?: PasswordUse): () => Promise<Buffer> {
   return passwordProvider(flags, false, { purpose: 'read', useKeyring: true, ...(use ? { use } : {}) })!;
 }
+
+/**
+ * The password of the gocryptfs filesystem: from --fs-password-file, else asked
+ * on a terminal (twice when it is chosen). Never the backup password's sources:
+ * the two are different secrets.
+ */
+export function fsPasswordProvider(file: string | undefined, confirm: boolean): () => Promise<Buffer> {
+  return async () => {
+    if (file) {
+      const pw = (await givenPassword({ file }))!.password;
+      if (pw.length === 0) throw new AicoError('PASSWORD_REQUIRED', `The password file ${file} is empty.`);
+      return pw;
+    }
+    if (!(process.stdin.isTTY && process.stderr.isTTY)) {
+      throw new AicoError('PASSWORD_REQUIRED', 'The encrypted filesystem needs a password, and there is no terminal to ask for it.', { hint: 'Give it in a file only you can read: --fs-password-file FILE.' });
+    }
+    const first = await prompt('Password for the encrypted AICO home: ');
+    if (!confirm) return first;
+    const second = await prompt('Repeat it: ');
+    const same = first.equals(second);
+    second.fill(0);
+    if (!same || first.length === 0) throw new AicoError('USAGE', first.length === 0 ? 'The password is empty.' : 'The two passwords differ; nothing was changed.');
+    return first;
+  };
+}

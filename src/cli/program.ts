@@ -5,6 +5,7 @@ import { runCreate } from './commands/create.js';
 import { runConsolidate } from './commands/consolidate.js';
 import { runDelete } from './commands/delete.js';
 import { runCleanup } from './commands/cleanup.js';
+import { runMigrateEncrypt, runMigrateFinalize, runMigrateMount, runMigrateRollback, runMigrateStatus, runMigrateUnmount, runMigrateVerify } from './commands/migrate.js';
 import { runScheduleChange, runScheduleCreate, runScheduleInstall, runScheduleList, runScheduleRunDue, runScheduleUninstall } from './commands/schedule.js';
 import { runInfo, runList, runVerify } from './commands/inspect.js';
 import { runSeed } from './commands/seed.js';
@@ -202,6 +203,37 @@ verify. See docs/RETENTION.md.`),
     .command('uninstall')
     .description('remove exactly what install set up for this home')
     .action(async (_flags, cmd: Command) => run((ctx) => runScheduleUninstall(ctx), globals(cmd)));
+
+  const migrate = backup.command('migrate').description("move AICO's plaintext stores onto a gocryptfs-encrypted filesystem, verified and reversible (docs/MIGRATE.md)");
+  passwordOptions(
+    migrate
+      .command('encrypt')
+      .description('encrypt the AICO home with gocryptfs: backup, init, copy, verify, swap; an interrupted run resumes')
+      .requiredOption('--output <dir>', 'the encrypted (cipher) directory: new or empty, outside the home')
+      .option('--no-create-backup', 'do not make a verified full backup first (the kept plaintext home is then the only way back)')
+      .option('--backup-output <dir>', 'where that backup goes (default: backup.output_dir)')
+      .option('--fs-password-file <file>', 'the password for the encrypted filesystem (else asked twice on a terminal)'),
+  ).action(async (flags, cmd: Command) => run((ctx) => runMigrateEncrypt(ctx, flags), globals(cmd)));
+  migrate.command('status').description('not migrated, in progress (which step), or migrated (mounted? plaintext copy still there?)').action(async (_f, cmd: Command) => run((ctx) => runMigrateStatus(ctx), globals(cmd)));
+  migrate
+    .command('mount')
+    .description('mount the encrypted home where AICO expects it (after a reboot); password from the keyring or asked')
+    .option('--fs-password-file <file>', 'the password, if the keyring does not have it')
+    .action(async (flags, cmd: Command) => run((ctx) => runMigrateMount(ctx, flags), globals(cmd)));
+  migrate.command('unmount').description('unmount the encrypted home (stop AICO first)').action(async (_f, cmd: Command) => run((ctx) => runMigrateUnmount(ctx), globals(cmd)));
+  passwordOptions(
+    migrate
+      .command('rollback')
+      .description('undo the migration: the kept plaintext home back in place, else restore --backup; the cipher directory is left alone')
+      .option('--backup <file>', 'restore this backup when the plaintext copy is gone'),
+  ).action(async (flags, cmd: Command) => run((ctx) => runMigrateRollback(ctx, flags), globals(cmd)));
+  migrate.command('finalize').description('delete the plaintext copy kept aside (overwritten first; see what that can and cannot guarantee)').action(async (_f, cmd: Command) => run((ctx) => runMigrateFinalize(ctx), globals(cmd)));
+  migrate
+    .command('verify')
+    .description('compare two trees file by file (SHA-256) and open their databases, e.g. the home and its encrypted view')
+    .requiredOption('--source <dir>', 'the original')
+    .requiredOption('--target <dir>', 'the copy')
+    .action(async (flags, cmd: Command) => run((ctx) => runMigrateVerify(ctx, flags), globals(cmd)));
 
   const key = backup.command('key').description("export or import AICO's master key (a password-sealed recovery file)");
   passwordOptions(

@@ -99,6 +99,18 @@ export const WARNING_CODES = {
     from: 'schedule run-due',
     meaning: 'the scheduled backup was made, but the retention cleanup after it failed; the message says why. The run still counts as a success',
   },
+  NO_MIGRATION_BACKUP: {
+    from: 'migrate encrypt',
+    meaning: 'no backup was made before the migration (`--no-create-backup`): the plaintext home kept aside is the only way back until `migrate finalize`',
+  },
+  KEY_NOT_STORED: {
+    from: 'migrate encrypt',
+    meaning: 'the keyring is not available: the gocryptfs password and master key were not stored; write the master key down (it is shown once)',
+  },
+  NOT_VALIDATED: {
+    from: 'migrate encrypt',
+    meaning: "a database of the encrypted copy was compared byte for byte but not opened with its engine (libSQL without AICO's master key)",
+  },
   RESTORE_RECOVERED: {
     from: 'restore',
     meaning:

@@ -58,3 +58,6 @@ export { cronOf, nextRuns, lastScheduled, checkCron } from './schedule/times.js'
 export { FREQUENCIES, WEEKDAYS, SCHEDULE_TYPES, FULL_EVERY } from './schedule/constants.js';
 export type { Schedule, ScheduleInput } from './schedule/model.js';
 export { backupLogFile } from './schedule/log.js';
+export { migrateEncrypt, type MigrateOptions, type MigrateResult } from './migrate/encrypt.js';
+export { migrationStatus, mountHome, unmountHome, rollbackMigration, finalizeMigration, type MigrationStatus, type RollbackResult, type FinalizeResult } from './migrate/manage.js';
+export { checkTools as checkMigrationTools } from './migrate/gocryptfs.js';

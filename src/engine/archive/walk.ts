@@ -147,7 +147,8 @@ export async function walkArchive(reader: ArchiveReader, opts: WalkOptions = {},
       if (!sizeOk) problem('SIZE_MISMATCH', `${name}: ${entry.header.size} bytes in the archive, ${expected} in the manifest.`, name);
       // Never hand on the bytes of an entry whose size disagrees with the manifest (a bomb or a forgery).
       const sink = sizeOk && opts.onFile ? await opts.onFile(file) : null;
-      const hasher = hashes.begin(file.block_size);
+      // An entry whose header disagrees with the manifest is never gathered in memory (a bomb): the worker streams it.
+      const hasher = hashes.begin(file.block_size, sizeOk ? expected : Infinity);
       for await (const chunk of entry.stream) {
         await hasher.update(chunk);
         if (sink) await sink.write(chunk);

@@ -27,6 +27,7 @@ import { noopSink, throttledProgress, warningEvent, type OperationContext } from
 import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
 import { ensurePrivateDir } from '../fsutil/atomic-file.js';
 import { refuseIncompleteHome } from '../restore/journal.js';
+import { refuseUnmountedHome } from '../migrate/mounted.js';
 import { selectSources } from '../sources/catalog.js';
 import { LIBSQL_HOME } from '../home/layout.js';
 import { TOOL_VERSION } from '../version.js';
@@ -132,6 +133,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
   const defs = selectSources(opts.include, opts.exclude);
   if (defs.length === 0) throw new AicoError('USAGE', 'Nothing selected: --include and --exclude leave no source.');
   // Before asking for a password or creating the output directory: is there anything to back up at all?
+  await refuseUnmountedHome(opts.home, opts.env);
   const present = await Promise.all(defs.flatMap((d) => d.homePaths.map((p) => pathExists(path.join(opts.home, p)))));
   if (!present.some(Boolean)) throw noData(opts.home);
   const password = opts.encrypt ? await requirePassword(opts.password) : null;

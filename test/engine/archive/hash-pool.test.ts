@@ -5,14 +5,15 @@ import { HashPool } from '../../../src/engine/archive/hash-pool.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest();
 
-test('worker digests equal SHA-256 of the content and of its 4 KiB block hashes, however the chunks are cut', async () => {
+// Given its size, an entry up to 256 KiB is hashed on the calling thread, a larger one (or one of unknown size) by the worker.
+test('digests equal SHA-256 of the content and of its 4 KiB block hashes, however the chunks are cut, on either path', async () => {
   const pool = new HashPool();
   try {
-    const cases = [0, 1, 4095, 4096, 4097, 3 * 4096 + 17, (1 << 20) + 5];
+    const cases = [0, 1, 4095, 4096, 4097, 3 * 4096 + 17, 256 * 1024, (1 << 20) + 5];
     await Promise.all(
-      cases.map(async (size, i) => {
+      [...cases.map((size) => [size, size] as const), ...cases.map((size) => [size, Infinity] as const)].map(async ([size, given], i) => {
         const content = randomBytes(size);
-        const hasher = pool.begin(4096);
+        const hasher = pool.begin(4096, given);
         // Odd chunk sizes, so blocks straddle chunks.
         for (let off = 0; off < size; ) {
           const n = Math.min(size - off, 1 + ((i * 7919 + off) % 10007));
