@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, promises as fs } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -125,4 +125,14 @@ export async function startHeldVerify(file: string): Promise<HeldVerify> {
     child.on('close', () => reject(new Error(`verify ended before it was stopped midway:\n${stderr}`)));
   });
   return { pid: child.pid!, resume: () => child.kill('SIGCONT'), exited };
+}
+
+/** Unmounts a FUSE mount a test made, waiting while it is still busy (a process that used it is still exiting). */
+export async function unmountWhenFree(mountPoint: string): Promise<void> {
+  for (let i = 0; i < 40; i++) {
+    const r = spawnSync('fusermount3', ['-u', mountPoint], { encoding: 'utf8' });
+    if (r.status === 0 || /not found in|not mounted|No such file/i.test(r.stderr ?? '')) return;
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  spawnSync('fusermount3', ['-u', '-z', mountPoint]);
 }

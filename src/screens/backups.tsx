@@ -122,6 +122,7 @@ export function BackupsScreen() {
     else if (input === 'c') nav.push({ name: 'create' });
     else if (input === 'x') nav.push({ name: 'cleanup' });
     else if (input === 's') nav.push({ name: 'schedules' });
+    else if (input === 'm') nav.push({ name: 'migrate' });
     else if (input === 'g') void load();
     else if (input === '?') nav.push({ name: 'help', about: 'backups' });
     else if (input === 'q' || key.escape) nav.pop();
@@ -180,7 +181,7 @@ export function BackupsScreen() {
           {a}
         </Text>
       ))}
-      <Footer hints={[['↑↓', 'select'], ['enter', 'info'], ['v', 'verify'], ['r', 'restore'], ['d', 'delete'], ['c', 'create'], ['x', 'clean up'], ['s', 'schedules'], ['g', 'reload'], ['?', 'help'], ['q', 'quit']]} />
+      <Footer hints={[['↑↓', 'select'], ['enter', 'info'], ['v', 'verify'], ['r', 'restore'], ['d', 'delete'], ['c', 'create'], ['x', 'clean up'], ['s', 'schedules'], ['m', 'migrate'], ['g', 'reload'], ['?', 'help'], ['q', 'quit']]} />
     </Box>
   );
 }

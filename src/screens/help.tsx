@@ -11,6 +11,12 @@ const TOPICS: Record<string, string[]> = {
     'c        create a new backup                 g  read the directory again',
     'x        clean up: apply the retention policy of core.yaml, after a preview and a y',
     's        the backup schedules: next and last runs, new, edit, on/off, run now',
+    'm        encrypt the home with gocryptfs (migrate): status, the steps, mount/unmount',
+  ],
+  migrate: [
+    'Moves the AICO home onto a gocryptfs-encrypted filesystem: a verified backup first, then the encrypted copy,',
+    'verified file by file and database by database, and only after your y the switch-over. Interrupted, it resumes.',
+    'The master key is shown once at the end: write it down. m mounts or unmounts a migrated home. See docs/MIGRATE.md.',
   ],
   schedules: [
     'The backup schedules of this home (core.yaml), with the next run, the last success and the state:',

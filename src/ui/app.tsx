@@ -3,6 +3,7 @@ import React, { useMemo, useState } from 'react';
 import { BackupsScreen } from '../screens/backups.js';
 import { CleanupScreen } from '../screens/cleanup.js';
 import { CreateScreen } from '../screens/create.js';
+import { MigrateScreen } from '../screens/migrate.js';
 import { ScheduleEditScreen } from '../screens/schedule-edit.js';
 import { SchedulesScreen } from '../screens/schedules.js';
 import { HelpScreen } from '../screens/help.js';
@@ -24,6 +25,8 @@ function Screen({ screen }: { screen: ScreenRef }) {
       return <CleanupScreen />;
     case 'schedules':
       return <SchedulesScreen />;
+    case 'migrate':
+      return <MigrateScreen />;
     case 'schedule-edit':
       return <ScheduleEditScreen {...(screen.schedule ? { name: screen.schedule } : {})} />;
     case 'info':

@@ -16,6 +16,7 @@ export type ScreenRef =
   | { name: 'create' }
   | { name: 'cleanup' }
   | { name: 'schedules' }
+  | { name: 'migrate' }
   | { name: 'schedule-edit'; schedule?: string }
   | { name: 'info'; path: string }
   | { name: 'verify'; path: string }

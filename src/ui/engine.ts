@@ -18,6 +18,10 @@ export interface EngineApi {
   createSchedule: typeof Engine.createSchedule;
   changeSchedule: typeof Engine.changeSchedule;
   runDue: typeof Engine.runDue;
+  migrationStatus: typeof Engine.migrationStatus;
+  migrateEncrypt: typeof Engine.migrateEncrypt;
+  mountHome: typeof Engine.mountHome;
+  unmountHome: typeof Engine.unmountHome;
   describeHome: typeof Engine.describeHome;
   /** The password sources the CLI also uses (--password-file, $AICO_BACKUP_PASSWORD, the stored one), asked before prompting. */
   givenPassword: typeof Engine.givenPassword;
@@ -35,5 +39,5 @@ export interface TuiSettings {
 
 export async function realEngine(): Promise<EngineApi> {
   const e = await import('../engine/index.js');
-  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, prepareRestore: e.prepareRestore, deleteBackups: e.deleteBackups, cleanup: e.cleanup, scheduleStatus: e.scheduleStatus, createSchedule: e.createSchedule, changeSchedule: e.changeSchedule, runDue: e.runDue, describeHome: e.describeHome, givenPassword: e.givenPassword };
+  return { list: e.list, info: e.info, verify: e.verify, create: e.create, restore: e.restore, prepareRestore: e.prepareRestore, deleteBackups: e.deleteBackups, cleanup: e.cleanup, scheduleStatus: e.scheduleStatus, createSchedule: e.createSchedule, changeSchedule: e.changeSchedule, runDue: e.runDue, migrationStatus: e.migrationStatus, migrateEncrypt: e.migrateEncrypt, mountHome: e.mountHome, unmountHome: e.unmountHome, describeHome: e.describeHome, givenPassword: e.givenPassword };
 }

@@ -5,10 +5,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { afterEach, before, describe, test } from 'node:test';
 import { seedFiles } from '../../src/engine/index.js';
 import { seedSample } from '../../src/engine/sample/seed-home.js';
-import { runCli, tempDir, treeHashes } from '../helpers.js';
+import { runCli, tempDir, treeHashes, unmountWhenFree } from '../helpers.js';
 
 const haveGocryptfs = spawnSync('gocryptfs', ['-version']).status === 0 && spawnSync('fusermount3', ['-V']).status === 0;
 const skip = !haveGocryptfs ? 'gocryptfs and fuse3 are not installed (Debian: apt-get install gocryptfs fuse3)' : !existsSync('/dev/fuse') ? 'no /dev/fuse here' : false;
@@ -27,8 +27,9 @@ describe('migrate onto gocryptfs (real FUSE)', { skip, timeout: 600_000 }, () =>
   const env = () => ({ AICO_MASTER_KEY: masterKey, AICO_BACKUP_PASSWORD: 'backup-pw', DBUS_SESSION_BUS_ADDRESS: undefined, XDG_STATE_HOME: path.join(root, 'state') });
   const cli = (home: string, args: string[], extra: Record<string, string | undefined> = {}) => runCli(['--home', home, 'backup', ...args], { env: { ...env(), ...extra } });
   const fsPw = path.join(root, 'fs-pw');
-  after(() => {
-    for (const m of mounts) spawnSync('fusermount3', ['-u', '-z', m]);
+  // afterEach: it runs before the temporary directory's own cleanup, which cannot remove a mount point.
+  afterEach(async () => {
+    for (const m of mounts.splice(0)) await unmountWhenFree(m);
   });
   before(async () => {
     await fs.writeFile(fsPw, 'gocryptfs-pw\n', { mode: 0o600 });

@@ -23,6 +23,8 @@ import type {
   Keyring,
   ListResult,
   Metadata,
+  MigrateOptions,
+  MigrationStatus,
   OperationContext,
   PasswordLookup,
   ReadingProcess,
@@ -351,7 +353,47 @@ export class FakeEngine {
     };
   }
 
+  /** The home's migration state, as migrationStatus reports it. */
+  migration: MigrationStatus = { home: HOME, state: 'not-migrated', step: null, cipher_dir: null, mounted: false, plaintext: null, backup: null };
+
   readonly api: EngineApi = {
+    migrationStatus: async (home: string) => {
+      this.record('migrationStatus', { home });
+      await pause(this.latency);
+      return { ...this.migration };
+    },
+
+    // The steps' phase events as the engine emits them, the confirmation before the swap, a result with the master key.
+    migrateEncrypt: async (opts: MigrateOptions, ctx: OperationContext = {}) => {
+      this.record('migrateEncrypt', opts);
+      const started = Date.now();
+      ctx.onEvent?.({ type: 'start', op: 'migrate', path: opts.home });
+      await opts.fsPassword();
+      for (const step of ['preflight', 'backup', 'init', 'mount', 'copy', 'verify', 'fsck'] as const) {
+        ctx.onEvent?.({ type: 'phase', phase: 'migrate', message: `${step}: working` });
+        await pause(this.latency, ctx.signal);
+      }
+      if (opts.beforeSwap && !(await opts.beforeSwap())) throw new AicoError('CANCELLED', 'Stopped before the switch-over.');
+      ctx.onEvent?.({ type: 'phase', phase: 'migrate', message: 'swap: working' });
+      await pause(this.latency, ctx.signal);
+      this.migration = { ...this.migration, state: 'migrated', step: 'done', cipher_dir: opts.cipherDir, mounted: true, plaintext: { path: `${opts.home}.plaintext-1`, present: true } };
+      ctx.onEvent?.({ type: 'summary', op: 'migrate', ok: true, durationMs: Date.now() - started });
+      return { home: opts.home, cipherDir: opts.cipherDir, plaintext: `${opts.home}.plaintext-1`, backup: `${OUT}/aico-backup-20260314-100000.tar.zst.enc`, masterKey: 'af59e38b-b4ba672e-ab5362e3-40f15609-357edfe2-117cd2b2-53f9b122-50c85715', keyring: true, verified: null, resumed: null, durationMs: Date.now() - started };
+    },
+
+    mountHome: async (opts: { home: string }) => {
+      this.record('mountHome', opts);
+      this.migration = { ...this.migration, mounted: true };
+      return { home: opts.home, cipherDir: this.migration.cipher_dir!, passwordFrom: 'keyring' as const };
+    },
+
+    unmountHome: async (opts: { home: string }) => {
+      this.record('unmountHome', opts);
+      const wasMounted = this.migration.mounted;
+      this.migration = { ...this.migration, mounted: false };
+      return { home: opts.home, wasMounted };
+    },
+
     scheduleStatus: async (home: string) => {
       this.record('scheduleStatus', { home });
       await pause(this.latency);

@@ -28,6 +28,11 @@ export interface MigrateOptions {
   backup?: Omit<CreateOptions, 'home'>;
   keyring?: Keyring;
   env?: NodeJS.ProcessEnv;
+  /**
+   * Asked once everything is copied, verified and checked, before the home is
+   * switched over (the TUI's confirmation); false stops there, resumable.
+   */
+  beforeSwap?: () => Promise<boolean>;
 }
 
 export interface MigrateResult {
@@ -132,6 +137,11 @@ export async function migrateEncrypt(opts: MigrateOptions, ctx: OperationContext
       await fsckCipherDir(cipherDir, password, { env });
       await fs.rmdir(journal.staging_mount).catch(() => {});
       await done('fsck');
+    }
+    if (!reached(journal, 'swap') && opts.beforeSwap && !(await opts.beforeSwap())) {
+      throw new AicoError('CANCELLED', 'Stopped before the switch-over: the encrypted copy is made and verified, the home is unchanged.', {
+        hint: 'Run the migration again to switch over (it resumes there), or aico backup migrate rollback.',
+      });
     }
     if (!reached(journal, 'swap')) {
       phase('swap', `the plaintext home aside, the encrypted one mounted at ${home}`);
