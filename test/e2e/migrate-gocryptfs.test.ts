@@ -88,6 +88,31 @@ describe('migrate onto gocryptfs (real FUSE)', { skip, timeout: 600_000 }, () =>
     assert.equal((await cli(home, ['migrate', 'status', '--json'])).json.status.state, 'not-migrated');
   });
 
+  test('finalize deletes the plaintext copy; rollback then restores the backup made first through the validated restore', async () => {
+    const home = path.join(root, 'fin');
+    const cipher = path.join(root, 'fin-cipher');
+    mounts.push(home);
+    await seedFiles({ home, sizeMb: 1, seed: 21 });
+    await fs.writeFile(path.join(home, 'config', 'core.yaml'), 'backup:\n  include: [config, models, cache]\n  exclude: []\n');
+    const before = await treeHashes(home);
+    const cheap = { AICO_TEST_GOCRYPTFS_SCRYPTN: '10' };
+    const r = await cli(home, ['migrate', 'encrypt', '--output', cipher, '--backup-output', path.join(root, 'fin-backups'), '--fs-password-file', fsPw, '--json'], cheap);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const fin = await cli(home, ['migrate', 'finalize', '--json']);
+    assert.equal(fin.code, 0, fin.stdout + fin.stderr);
+    assert.equal(fin.json.removed, r.json.plaintext);
+    assert.ok(fin.json.files > 0);
+    assert.ok(!existsSync(r.json.plaintext));
+    assert.match((await cli(home, ['migrate', 'finalize'])).stderr, /already gone/);
+    const back = await cli(home, ['migrate', 'rollback', '--backup', r.json.backup, '--json']);
+    assert.equal(back.code, 0, back.stdout + back.stderr);
+    assert.equal(back.json.from, 'backup');
+    const after = Object.fromEntries(Object.entries(await treeHashes(home)).filter(([p]) => !p.startsWith('data/logs/')));
+    assert.deepEqual(after, before);
+    assert.equal((await cli(home, ['migrate', 'status', '--json'])).json.status.state, 'not-migrated');
+    assert.ok(existsSync(path.join(cipher, 'gocryptfs.conf')), 'the cipher directory is left alone');
+  });
+
   // Killed (SIGKILL) after each step: running it again finishes the migration, or rollback leaves the home as it was.
   for (const [i, step] of ['backup', 'init', 'mount', 'copy', 'verify', 'fsck', 'swap-renamed', 'swap'].entries()) {
     test(`killed after ${step}: ${i % 2 === 0 ? 'the rerun finishes it' : 'rollback restores the home'}`, async () => {
