@@ -6,7 +6,7 @@ import { keepRulesFrom } from '../config/retention-options.js';
 import type { BackupConfig } from '../config/schema.js';
 import type { Warning } from '../codes.js';
 import { AicoError, isAicoError } from '../errors.js';
-import { nestedContext, noopSink, type OperationContext } from '../events.js';
+import { nestedContext, noopSink, type EngineEvent, type OperationContext } from '../events.js';
 import { ensurePrivateDir } from '../fsutil/atomic-file.js';
 import { acquireDirLock } from '../fsutil/lock.js';
 import type { Keyring } from '../keys/keyring.js';
@@ -140,7 +140,12 @@ async function runOne(schedule: Schedule, config: BackupConfig, opts: RunDueOpti
   const started = Date.now();
   const warnings: Warning[] = [];
   const run: ScheduleRun = { name: schedule.name, scheduled_for: slot?.toISOString() ?? null, ok: false, backup: null, cleanup: null, warnings, error: null, duration_ms: 0 };
-  const nested = nestedContext({ ...ctx, onEvent: (e) => (e.type === 'warning' ? warnings.push({ code: e.code, message: e.message }) : undefined, ctx.onEvent?.(e)) }, 'schedule', 'create');
+  // The create's warnings are the run's too: kept for the result and the log line, and passed on.
+  const collect = (e: EngineEvent) => {
+    if (e.type === 'warning') warnings.push({ code: e.code, message: e.message });
+    ctx.onEvent?.(e);
+  };
+  const nested = nestedContext({ ...ctx, onEvent: collect }, 'schedule', 'create');
   try {
     const { options, warnings: planWarnings } = createOptionsFrom(
       config,
