@@ -72,11 +72,14 @@ export async function migrateEncrypt(opts: MigrateOptions, ctx: OperationContext
   }
   const resumed = j ? j.step : null;
   const phase = (step: Step, message: string) => emit({ type: 'phase', phase: 'migrate', message: `${step}: ${message}` });
+  // Checked before the password is asked for: a machine without gocryptfs or FUSE says so at once.
+  if (!j) {
+    phase('preflight', 'checking gocryptfs, FUSE, free space, and that AICO is not running');
+    await preflight(home, cipherDir, env);
+  }
   const password = await opts.fsPassword();
   try {
     if (!j) {
-      phase('preflight', 'checking gocryptfs, FUSE, free space, and that AICO is not running');
-      await preflight(home, cipherDir, env);
       j = { version: 1, home, cipher_dir: cipherDir, staging_mount: path.join(path.dirname(cipherDir), `.${path.basename(cipherDir)}.aico-mount`), plaintext: null, backup: null, step: 'preflight', started: new Date().toISOString(), updated: '', keyring: false };
       await writeJournal(j, env);
     }
