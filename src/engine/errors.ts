@@ -61,7 +61,7 @@ export const EXIT_CODES: { readonly [K in ExitCode]: string } = {
   14: 'no usable backup to build an incremental or differential on',
   15: 'a backup this one builds on is missing, damaged or not the one named',
   16: 'other backups build on the one to delete (consolidate them first)',
-  17: 'gocryptfs or FUSE is not usable here (install it, or give a container /dev/fuse)',
+  17: 'gocryptfs or FUSE not usable (install them; containers need /dev/fuse)',
   18: 'the AICO home is encrypted (gocryptfs) and not mounted: migrate mount',
   19: 'an encryption migration is unfinished: run it again, or migrate rollback',
   130: 'cancelled (Ctrl-C)',
