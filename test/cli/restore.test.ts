@@ -7,10 +7,16 @@ import { before, describe, test } from 'node:test';
 import { seedSample } from '../../src/engine/index.js';
 import { runCli, tempDir, treeHashes } from '../helpers.js';
 
-/** Hashes of the files of one unit of a home, keyed by path. */
+const EMPTY = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+
+/**
+ * Hashes of the files of one unit of a home, keyed by path: its data, so not SQLite's -shm (an index of the WAL)
+ * and not an empty -wal. The seeding's libSQL connection in this process goes only when it is garbage collected,
+ * and while it lives the seeded home has both; whether they are there when the home is hashed is timing.
+ */
 function unit(hashes: Record<string, string>, name: string): Record<string, string> {
   const prefix = { libsql: 'data/aico.db', chromadb: 'data/memory/semantic/', working: 'data/memory/working/', config: 'config/' }[name]!;
-  return Object.fromEntries(Object.entries(hashes).filter(([p]) => p.startsWith(prefix)));
+  return Object.fromEntries(Object.entries(hashes).filter(([p, h]) => p.startsWith(prefix) && !p.endsWith('-shm') && !(p.endsWith('-wal') && h === EMPTY)));
 }
 
 describe('aico backup restore with a seeded home (real libSQL, Chroma, LMDB)', () => {
