@@ -61,3 +61,4 @@ export { backupLogFile } from './schedule/log.js';
 export { migrateEncrypt, type MigrateOptions, type MigrateResult } from './migrate/encrypt.js';
 export { migrationStatus, mountHome, unmountHome, rollbackMigration, finalizeMigration, type MigrationStatus, type RollbackResult, type FinalizeResult } from './migrate/manage.js';
 export { checkTools as checkMigrationTools } from './migrate/gocryptfs.js';
+export { compareTrees, type Comparison } from './migrate/compare.js';

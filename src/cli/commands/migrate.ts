@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  compareTrees,
   createOptionsFrom,
   finalizeMigration,
   migrateEncrypt,
@@ -10,7 +11,6 @@ import {
   formatBytes,
   formatDuration,
 } from '../../engine/index.js';
-import { compareTrees } from '../../engine/migrate/compare.js';
 import type { RunContext } from '../context.js';
 import { fsPasswordProvider, passwordProvider, readPassword, type PasswordFlags } from '../password.js';
 
