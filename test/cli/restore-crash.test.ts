@@ -421,7 +421,9 @@ describe('interrupting a restore', { concurrency: 2 }, () => {
       child.on('error', reject);
       child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr, phasesBefore: [], phasesAfter: [] }));
     });
-    assert.equal(r.code, 130, r.stdout);
+    // Exit 130 from the second Ctrl-C; or, when the swap of this small home was already done when it came, the
+    // finished process, its handlers gone, is ended by the signal itself. Either way the units are checked below.
+    assert.ok(r.code === 130 || (r.code === null && r.signal === 'SIGINT' && /"ok":true/.test(r.stdout)), `${r.code} ${r.signal} ${r.stdout}`);
     const lock = await acquireDirLock(target, 'restore');
     const recovered = await recoverInterrupted(target);
     await lock.release();
