@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterEach, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import { seedFiles } from '../../src/engine/index.js';
 import { seedSample } from '../../src/engine/sample/seed-home.js';
 import { runCli, tempDir, treeHashes, unmountWhenFree } from '../helpers.js';
@@ -21,26 +21,25 @@ const data = async (dir: string) => Object.fromEntries(Object.entries(await tree
 
 describe('migrate onto gocryptfs (real FUSE)', { skip, timeout: 600_000 }, () => {
   const root = tempDir('aico-migrate-');
-  const mounts: string[] = [];
   let masterKey = '';
   // A cheap scrypt for the interruption runs (each mount, fsck and key dump derives the key again); the first test keeps gocryptfs's default.
   const env = () => ({ AICO_MASTER_KEY: masterKey, AICO_BACKUP_PASSWORD: 'backup-pw', DBUS_SESSION_BUS_ADDRESS: undefined, XDG_STATE_HOME: path.join(root, 'state') });
   const cli = (home: string, args: string[], extra: Record<string, string | undefined> = {}) => runCli(['--home', home, 'backup', ...args], { env: { ...env(), ...extra } });
   const fsPw = path.join(root, 'fs-pw');
-  // afterEach: it runs before the temporary directory's own cleanup, which cannot remove a mount point.
-  afterEach(async () => {
-    for (const m of mounts.splice(0)) await unmountWhenFree(m);
+  /** Unmounted when the test ends (before the temporary directory's own cleanup, which cannot remove a mount point). */
+  const unmountAfter = (t: { after(fn: () => Promise<void>): void }, ...points: string[]) => t.after(async () => {
+    for (const m of points) await unmountWhenFree(m);
   });
   before(async () => {
     await fs.writeFile(fsPw, 'gocryptfs-pw\n', { mode: 0o600 });
   });
 
-  test('a seeded home: backed up, encrypted, every file identical and every database opened through the mount; backups read the mount; unmount, mount, rollback', async () => {
+  test('a seeded home: backed up, encrypted, every file identical and every database opened through the mount; backups read the mount; unmount, mount, rollback', async (t) => {
     const home = path.join(root, 'home');
     ({ masterKey } = await seedSample({ home, sizeMb: 4, seed: 11 }));
     const before = await data(home);
     const cipher = path.join(root, 'cipher');
-    mounts.push(home, path.join(root, '.cipher.aico-mount'));
+    unmountAfter(t, home, path.join(root, '.cipher.aico-mount'));
     const r = await cli(home, ['migrate', 'encrypt', '--output', cipher, '--backup-output', path.join(root, 'backups'), '--fs-password-file', fsPw, '--json']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.json.master_key, /^([0-9a-f]{8}-){7}[0-9a-f]{8}$/);
@@ -88,10 +87,10 @@ describe('migrate onto gocryptfs (real FUSE)', { skip, timeout: 600_000 }, () =>
     assert.equal((await cli(home, ['migrate', 'status', '--json'])).json.status.state, 'not-migrated');
   });
 
-  test('finalize deletes the plaintext copy; rollback then restores the backup made first through the validated restore', async () => {
+  test('finalize deletes the plaintext copy; rollback then restores the backup made first through the validated restore', async (t) => {
     const home = path.join(root, 'fin');
     const cipher = path.join(root, 'fin-cipher');
-    mounts.push(home);
+    unmountAfter(t, home);
     await seedFiles({ home, sizeMb: 1, seed: 21 });
     await fs.writeFile(path.join(home, 'config', 'core.yaml'), 'backup:\n  include: [config, models, cache]\n  exclude: []\n');
     const before = await treeHashes(home);
@@ -114,11 +113,12 @@ describe('migrate onto gocryptfs (real FUSE)', { skip, timeout: 600_000 }, () =>
   });
 
   // Killed (SIGKILL) after each step: running it again finishes the migration, or rollback leaves the home as it was.
+  describe('killed after each step', () => {
   for (const [i, step] of ['backup', 'init', 'mount', 'copy', 'verify', 'fsck', 'swap-renamed', 'swap'].entries()) {
-    test(`killed after ${step}: ${i % 2 === 0 ? 'the rerun finishes it' : 'rollback restores the home'}`, async () => {
+    test(`killed after ${step}: ${i % 2 === 0 ? 'the rerun finishes it' : 'rollback restores the home'}`, async (t) => {
       const home = path.join(root, `k-${step}`);
       const cipher = path.join(root, `k-${step}-cipher`);
-      mounts.push(home, path.join(root, `.k-${step}-cipher.aico-mount`));
+      unmountAfter(t, home, path.join(root, `.k-${step}-cipher.aico-mount`));
       await seedFiles({ home, sizeMb: 1, seed: i });
       const before = await treeHashes(home);
       const args = ['migrate', 'encrypt', '--output', cipher, '--fs-password-file', fsPw, ...(step === 'backup' ? ['--backup-output', path.join(root, `k-${step}-b`)] : ['--no-create-backup']), '--json'];
@@ -142,4 +142,5 @@ describe('migrate onto gocryptfs (real FUSE)', { skip, timeout: 600_000 }, () =>
       }
     });
   }
+  });
 });

@@ -38,7 +38,11 @@ export interface Comparison {
  * database of the copy with its engine and compares its counts with the
  * source's. Any difference is CHECKSUM_MISMATCH naming the path.
  */
-export async function compareTrees(source: string, copy: string, opts: { masterKey: Buffer | null; env?: NodeJS.ProcessEnv; signal?: AbortSignal; onProgress?: (bytes: number) => void }): Promise<Comparison> {
+export async function compareTrees(
+  source: string,
+  copy: string,
+  opts: { masterKey: Buffer | null; env?: NodeJS.ProcessEnv; signal?: AbortSignal; onProgress?: (bytes: number) => void; scratch?: string },
+): Promise<Comparison> {
   const [a, b] = await Promise.all([walk(source), walk(copy)]);
   const missing = a.filter((p) => !b.includes(p));
   const extra = b.filter((p) => !a.includes(p));
@@ -80,7 +84,18 @@ export async function compareTrees(source: string, copy: string, opts: { masterK
         continue;
       }
     }
-    const [va, vb] = [await adapter.validate(src, { libsqlKey, signal: opts.signal }), await adapter.validate(dst, { libsqlKey, signal: opts.signal })];
+    // Chroma is checked by a server on a throwaway copy beside the store, which can take many seconds to exit after it
+    // answers; on a mount that keeps the mount busy. Its files were just compared byte for byte through the mount, so
+    // a copy of them read through it, in `scratch` (outside), is what the server opens.
+    const outside = adapter.name === 'chromadb' && opts.scratch ? await fs.mkdtemp(path.join(opts.scratch, '.aico-chroma-check-')) : null;
+    let vb;
+    try {
+      if (outside) await fs.cp(dst, outside, { recursive: true });
+      vb = await adapter.validate(outside ?? dst, { libsqlKey, signal: opts.signal });
+    } finally {
+      if (outside) await fs.rm(outside, { recursive: true, force: true });
+    }
+    const va = await adapter.validate(src, { libsqlKey, signal: opts.signal });
     if (!vb.ok || JSON.stringify(va.counts) !== JSON.stringify(vb.counts)) {
       throw new AicoError('DATABASE_INVALID', `The ${adapter.name} database in the encrypted copy does not open as the original does: ${vb.ok ? `counts ${JSON.stringify(vb.counts)} instead of ${JSON.stringify(va.counts)}` : vb.problems.join('; ')}.`, {
         hint: 'Nothing was switched over; the plaintext home is unchanged. Roll back (aico backup migrate rollback) and try again.',

@@ -130,7 +130,7 @@ export async function migrateEncrypt(opts: MigrateOptions, ctx: OperationContext
     if (!reached(journal, 'verify')) {
       phase('verify', 'every file against its SHA-256 in the home, every database opened with its engine, through the mount');
       const { key } = await resolveMasterKey(keyring, env).catch(() => ({ key: null }));
-      verified = await compareTrees(home, journal.staging_mount, { masterKey: key, env, ...(ctx.signal ? { signal: ctx.signal } : {}) });
+      verified = await compareTrees(home, journal.staging_mount, { masterKey: key, env, scratch: path.dirname(cipherDir), ...(ctx.signal ? { signal: ctx.signal } : {}) });
       for (const unit of verified.skipped) emit(warningEvent('NOT_VALIDATED', `The ${unit} database was compared byte for byte but not opened: its key (AICO's master key) is not available here.`));
       await done('verify');
     }

@@ -100,8 +100,8 @@ export async function unmount(mountPoint: string, opts: GocryptfsEnv = {}): Prom
   const env = opts.env ?? process.env;
   const tools = await checkTools(opts);
   let r = await run(tools.fusermount, ['-u', '--', mountPoint], null, env);
-  // A database engine just closed (the Chroma server of a validation exits a moment after it answers): busy for a while.
-  for (let i = 0; r.code !== 0 && /busy/i.test(r.stderr) && i < 20; i++) {
+  // A database engine just closed (the Chroma server of a validation takes seconds to exit after it answers): busy for a while.
+  for (let i = 0; r.code !== 0 && /busy/i.test(r.stderr) && i < 120; i++) {
     await new Promise((resolve) => setTimeout(resolve, 250));
     r = await run(tools.fusermount, ['-u', '--', mountPoint], null, env);
   }
