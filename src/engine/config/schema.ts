@@ -1,12 +1,12 @@
 import { z } from 'zod';
 import { CODEC_NAMES } from '../codec/types.js';
 import { SOURCE_NAMES } from '../sources/catalog.js';
-import { scheduleSchema } from '../schedule/model.js';
+import { FREQUENCIES, WEEKDAYS } from '../schedule/constants.js';
+import { hhmm, retentionSchema, scheduleSchema } from '../schedule/model.js';
 
 const sourceName = z.string().refine((n) => SOURCE_NAMES.includes(n.trim().toLowerCase()), {
   message: `must be one of ${SOURCE_NAMES.join(', ')}`,
 });
-const count = z.number().int().min(0);
 
 /** The `backup:` section of core.yaml. Unknown keys are errors, not silently ignored. */
 export const backupConfigSchema = z
@@ -20,24 +20,13 @@ export const backupConfigSchema = z
     /** Longest incremental chain (links down to the full backup) create makes. */
     max_chain: z.number().int().min(1).max(10_000).default(14),
     /** The keep rules cleanup applies when given none (docs/RETENTION.md); keep_within is a span such as "30d". */
-    retention: z
-      .object({
-        keep_last: count.optional(),
-        keep_hourly: count.optional(),
-        keep_daily: count.optional(),
-        keep_weekly: count.optional(),
-        keep_monthly: count.optional(),
-        keep_yearly: count.optional(),
-        keep_within: z.string().regex(/^(?:\d+y)?(?:\d+m)?(?:\d+d)?(?:\d+h)?$/, 'must be a span like 30d, 1y6m or 2d12h').optional(),
-        keep_safety: count.optional(),
-      })
-      .strict(),
+    retention: retentionSchema,
     schedule: z
       .object({
         enabled: z.boolean(),
-        frequency: z.enum(['daily', 'weekly', 'monthly']),
-        time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24h)'),
-        day: z.enum(['monday', 'tuesday', 'wednesday', 'thursday', 'friday', 'saturday', 'sunday']),
+        frequency: z.enum(FREQUENCIES),
+        time: hhmm,
+        day: z.enum(WEEKDAYS),
       })
       .strict(),
     /** Scheduled backups (docs/SCHEDULE.md), written by `aico backup schedule create`. */

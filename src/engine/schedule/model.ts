@@ -4,9 +4,10 @@ import { CODEC_NAMES } from '../codec/types.js';
 import { FREQUENCIES, FULL_EVERY, SCHEDULE_TYPES, WEEKDAYS } from './constants.js';
 
 const count = z.number().int().min(0);
-const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24h)');
+export const hhmm = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be HH:MM (24h)');
 
-export const scheduleRetentionSchema = z
+/** Keep rules as core.yaml writes them: backup.retention, and a schedule's own. */
+export const retentionSchema = z
   .object({
     keep_last: count.optional(),
     keep_hourly: count.optional(),
@@ -47,7 +48,7 @@ export const scheduleSchema = z
     /** Apply the retention policy after each successful backup. */
     cleanup: z.boolean().default(true),
     /** The policy for that cleanup; default backup.retention. */
-    retention: scheduleRetentionSchema.optional(),
+    retention: retentionSchema.optional(),
   })
   .strict()
   .superRefine((s, ctx) => {
