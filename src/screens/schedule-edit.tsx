@@ -49,7 +49,7 @@ export function ScheduleEditScreen({ name }: { name?: string }) {
     fieldRef.current = i;
     setFieldState(i);
   };
-  const [check, setCheck] = useState<{ next: string[] } | { problem: string } | null>(null);
+  const [checked, setCheck] = useState<{ of: string; result: { next: string[] } | { problem: string } } | null>(null);
   const [error, setError] = useState<ErrorView | null>(null);
   const [saving, setSaving] = useState(false);
 
@@ -64,13 +64,16 @@ export function ScheduleEditScreen({ name }: { name?: string }) {
       (e) => setError(errorView(e)),
     );
   }, [name]);
+  // A check is shown only for the draft it was made of: one that arrives for an earlier draft (or is still on its way) must not say a later one is wrong.
+  const timing = JSON.stringify([draft.when, draft.time, draft.day, draft.dayOfMonth, draft.cron]);
   useEffect(() => {
     let live = true;
-    void preview(draft).then((r) => live && setCheck(r));
+    void preview(draft).then((result) => live && setCheck({ of: timing, result }));
     return () => {
       live = false;
     };
-  }, [draft.when, draft.time, draft.day, draft.dayOfMonth, draft.cron]);
+  }, [timing]);
+  const check = checked?.of === timing ? checked.result : null;
 
   const editing = Boolean(name);
   const fields = fieldsOf(draft, editing);

@@ -46,7 +46,7 @@ describe('schedule screens', () => {
     await ui.press(KEY.down, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace);
     await ui.press('61 * * * *');
     let f = await ui.waitFor('! Cron:');
-    assert.match(flat(f), /! Cron: The cron expression "61 \* \* \* \*" is not valid/);
+    assert.match(flat(f), /! Cron: The cron expression "61 \* \* \* \*" is not valid/, 'no check of an earlier draft is left on screen');
     await ui.press(KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, KEY.backspace, '0 */6 * * *');
     await ui.waitFor(/Next runs: \w{3} \d\d-\d\d \d\d:00/);
     await ui.press(KEY.enter);
