@@ -1,4 +1,4 @@
-import { loadConfig, resolveHome, type LoadedConfig } from '../engine/index.js';
+import { configureS3, loadConfig, resolveHome, type LoadedConfig } from '../engine/index.js';
 import { jsonOutput, textOutput, type Output } from './output.js';
 
 export interface GlobalFlags {
@@ -31,6 +31,8 @@ export function installSignalHandlers(): AbortSignal {
 export function makeContext(flags: GlobalFlags, signal: AbortSignal): RunContext {
   const home = resolveHome(flags.home);
   let loaded: Promise<LoadedConfig> | null = null;
+  // A bucket's endpoint and region may be in the home's core.yaml: read when a command reaches one.
+  configureS3(async () => (await (loaded ??= loadConfig(home))).backup.s3);
   return {
     out: flags.json ? jsonOutput() : textOutput(),
     home,

@@ -7,13 +7,13 @@ export interface PasswordFlags {
   passwordFile?: string;
 }
 
-async function readStdin(): Promise<Buffer> {
+export async function readStdin(): Promise<Buffer> {
   const parts: Buffer[] = [];
   for await (const part of process.stdin) parts.push(part as Buffer);
   return stripNewline(Buffer.concat(parts));
 }
 
-async function prompt(message: string): Promise<Buffer> {
+export async function prompt(message: string): Promise<Buffer> {
   try {
     return Buffer.from(String(await (await import('read')).read({ prompt: message, silent: true, output: process.stderr })));
   } catch {

@@ -9,6 +9,7 @@ import { runMigrateEncrypt, runMigrateFinalize, runMigrateMount, runMigrateRollb
 import { runScheduleChange, runScheduleCreate, runScheduleInstall, runScheduleList, runScheduleRunDue, runScheduleUninstall } from './commands/schedule.js';
 import { runInfo, runList, runVerify } from './commands/inspect.js';
 import { runSeed } from './commands/seed.js';
+import { runRemoteLogin, runRemoteLogout, runRemoteStatus, runSync } from './commands/remote.js';
 import { runChurn } from './commands/churn.js';
 import { runRestore } from './commands/restore.js';
 import { runKeyExport, runKeyImport, runPasswordClear, runPasswordSet, runPasswordStatus } from './commands/keys.js';
@@ -144,6 +145,20 @@ verify. See docs/RETENTION.md.`),
     .argument('[dir]')
     .option('-v, --verbose', 'show ids, format versions and sources')
     .action(async (dir: string | undefined, flags, cmd: Command) => run((ctx) => runList(ctx, dir, flags), globals(cmd)));
+
+  backup
+    .command('sync')
+    .description('copy the backups SRC has and DST lacks (directories or s3:// URLs), each read back and compared')
+    .argument('<src>')
+    .argument('<dst>')
+    .option('--delete', 'also delete from DST the backups SRC no longer has (mirrors its cleanup)')
+    .option('-n, --dry-run', 'say what would be copied and deleted, change nothing')
+    .action(async (src: string, dst: string, flags, cmd: Command) => run((ctx) => runSync(ctx, src, dst, flags), globals(cmd)));
+
+  const remote = backup.command('remote').description('credentials for s3:// backup locations, kept in the keyring (docs/REMOTE.md)');
+  remote.command('login').description('store an access key for the endpoint (asked, or two lines on stdin)').action(async (_f, cmd: Command) => run((ctx) => runRemoteLogin(ctx), globals(cmd)));
+  remote.command('logout').description('remove the stored access key of the endpoint').action(async (_f, cmd: Command) => run((ctx) => runRemoteLogout(ctx), globals(cmd)));
+  remote.command('status').description('the endpoint, and where its credentials come from').action(async (_f, cmd: Command) => run((ctx) => runRemoteStatus(ctx), globals(cmd)));
 
   const schedule = backup
     .command('schedule')

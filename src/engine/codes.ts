@@ -32,6 +32,10 @@ export const WARNING_CODES = {
     meaning:
       'a master key was found but `data/aico.db.salt` cannot be read, so the libSQL key cannot be derived (the libSQL snapshot then usually fails with `DATABASE_INVALID`)',
   },
+  SYNC_CONFLICT: {
+    from: 'sync',
+    meaning: 'a backup of the same name is in both places with different sizes; it is left alone in both (backups are never overwritten). Two machines writing the same second, or a damaged copy: compare them with `verify`',
+  },
   STALE_LOCK: {
     from: 'create, delete, restore',
     meaning: 'the lock of a dead process (or an unreadable lock file) was taken over',

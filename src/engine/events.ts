@@ -5,9 +5,9 @@
  */
 import type { WarningCode } from './codes.js';
 
-export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore' | 'delete' | 'consolidate' | 'cleanup' | 'schedule' | 'migrate';
+export type OperationName = 'create' | 'verify' | 'info' | 'list' | 'restore' | 'delete' | 'consolidate' | 'cleanup' | 'schedule' | 'migrate' | 'sync';
 
-export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'stage' | 'validate' | 'swap' | 'remove' | 'migrate';
+export type PhaseName = 'scan' | 'snapshot' | 'archive' | 'finalize' | 'header' | 'read' | 'stage' | 'validate' | 'swap' | 'remove' | 'migrate' | 'upload' | 'download';
 
 export type EngineEvent = (
   | { type: 'start'; op: OperationName; path?: string }

@@ -2,7 +2,9 @@
  * The engine's only public door. The CLI and the TUI import from here and
  * nowhere else under src/engine; nothing here imports ink, react or the UI.
  */
-export { create, type CreateOptions, type CreateResult } from './ops/create.js';
+export type { CreateOptions, CreateResult } from './ops/create.js';
+// create for any store: a directory, or a bucket through a local spool (ops/create-remote.ts).
+export { createBackup as create } from './ops/create-remote.js';
 export { BACKUP_TYPES, type BackupType, type RequestedType } from './ops/create-type.js';
 export type { ArchiveEntry, DeltaFile, PlannedFile } from './archive/writer.js';
 export { verify, type VerifyOptions, type VerifyResult, type VerifyProblem } from './ops/verify.js';
@@ -62,3 +64,9 @@ export { migrateEncrypt, type MigrateOptions, type MigrateResult } from './migra
 export { migrationStatus, mountHome, unmountHome, rollbackMigration, finalizeMigration, type MigrationStatus, type RollbackResult, type FinalizeResult } from './migrate/manage.js';
 export { checkTools as checkMigrationTools } from './migrate/gocryptfs.js';
 export { compareTrees, type Comparison } from './migrate/compare.js';
+export { configureS3, type S3Settings } from './store/s3-settings.js';
+export { resolveLocation } from './store/location.js';
+export { isRemote, storeFor, type BackupStore, type StoredBackup } from './store/index.js';
+export { sync, type SyncOptions, type SyncResult, type SyncedBackup } from './ops/sync.js';
+export { remoteLogin, remoteLogout, remoteStatus, type RemoteStatus } from './store/remote-login.js';
+export { closeConnections } from './store/s3-client.js';

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { AicoError, cleanup, describeRules, expandTilde, formatBytes, formatInZone, keepRulesFrom, localTimeZone, type CleanupEntry, type RetentionFlags } from '../../engine/index.js';
+import { AicoError, cleanup, resolveLocation, describeRules, expandTilde, formatBytes, formatInZone, keepRulesFrom, localTimeZone, type CleanupEntry, type RetentionFlags } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { readPassword, type PasswordFlags } from '../password.js';
 
@@ -12,12 +12,12 @@ export interface CleanupFlags extends PasswordFlags, RetentionFlags {
 }
 
 export async function runCleanup(ctx: RunContext, dir: string | undefined, flags: CleanupFlags): Promise<void> {
-  if (dir && flags.output && path.resolve(dir) !== path.resolve(flags.output)) {
+  if (dir && flags.output && resolveLocation(dir) !== resolveLocation(flags.output)) {
     throw new AicoError('USAGE', `Two backup directories were given: ${dir} and --output ${flags.output}.`, { hint: 'Give the directory once, as an argument or as --output.' });
   }
   if (flags.keep !== undefined && flags.keepLast !== undefined) throw new AicoError('USAGE', '--keep is --keep-last; give one of them.');
   const { backup: cfg } = await ctx.config();
-  const target = path.resolve(expandTilde(dir ?? flags.output ?? cfg.output_dir));
+  const target = resolveLocation(dir ?? flags.output ?? cfg.output_dir);
   const { rules, from } = keepRulesFrom(cfg, { ...flags, ...(flags.keep !== undefined ? { keepLast: flags.keep } : {}) });
   const timeZone = flags.tz ?? localTimeZone();
   const result = await cleanup(

@@ -1,11 +1,11 @@
 import path from 'node:path';
-import { AicoError, expandTilde, info, list, scheduleStatus, verify } from '../../engine/index.js';
+import { AicoError, expandTilde, info, resolveLocation, list, scheduleStatus, verify } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { formatBytes } from '../format.js';
 import { readPassword, type PasswordFlags } from '../password.js';
 
 export async function runVerify(ctx: RunContext, file: string, flags: PasswordFlags): Promise<void> {
-  const result = await verify({ path: path.resolve(file), password: readPassword(flags) }, { onEvent: (e) => ctx.out.event(e), signal: ctx.signal });
+  const result = await verify({ path: resolveLocation(file), password: readPassword(flags) }, { onEvent: (e) => ctx.out.event(e), signal: ctx.signal });
   if (!result.ok) {
     const bad = result.problems.length > 0 ? { path: result.path, problems: result.problems } : result.chain.find((l) => !l.ok)!;
     const where = bad.path === result.path ? result.path : `${bad.path}, which ${path.basename(result.path)} builds on`;
@@ -27,7 +27,7 @@ export async function runVerify(ctx: RunContext, file: string, flags: PasswordFl
 }
 
 export async function runInfo(ctx: RunContext, file: string, flags: PasswordFlags): Promise<void> {
-  const result = await info({ path: path.resolve(file), password: readPassword(flags) }, { onEvent: (e) => ctx.out.event(e), signal: ctx.signal });
+  const result = await info({ path: resolveLocation(file), password: readPassword(flags) }, { onEvent: (e) => ctx.out.event(e), signal: ctx.signal });
   ctx.out.result({ info: result }, () => {
     const m = result.metadata;
     const lines = [
@@ -53,7 +53,7 @@ export async function runInfo(ctx: RunContext, file: string, flags: PasswordFlag
 
 export async function runList(ctx: RunContext, dir: string | undefined, flags: { verbose?: boolean }): Promise<void> {
   const { backup: cfg } = await ctx.config();
-  const target = path.resolve(dir ?? expandTilde(cfg.output_dir));
+  const target = resolveLocation(dir ?? cfg.output_dir);
   const result = await list({ dir: target }, { onEvent: (e) => ctx.out.event(e) });
   // A schedule that fails or does not run is news wherever backups are looked at.
   const schedules = (await scheduleStatus(ctx.home).catch(() => []))

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { expandTilde, restore } from '../../engine/index.js';
+import { expandTilde, resolveLocation, restore } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { readPassword, type PasswordFlags } from '../password.js';
@@ -26,7 +26,7 @@ export async function runRestore(ctx: RunContext, file: string, flags: RestoreFl
   const { backup: cfg } = await ctx.config();
   const result = await restore(
     {
-      path: path.resolve(file),
+      path: resolveLocation(file),
       password: readPassword(flags),
       home: ctx.home,
       target: flags.target ? path.resolve(flags.target) : undefined,
@@ -35,7 +35,7 @@ export async function runRestore(ctx: RunContext, file: string, flags: RestoreFl
       dryRun: flags.dryRun,
       force: flags.force,
       merge: flags.merge,
-      safetyBackupDir: flags.safetyBackup === false ? null : path.resolve(flags.output ?? expandTilde(cfg.output_dir)),
+      safetyBackupDir: flags.safetyBackup === false ? null : resolveLocation(flags.output ?? cfg.output_dir),
     },
     { onEvent: (e) => ctx.out.event(e), signal: ctx.signal },
   );

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  resolveLocation,
   AicoError,
   changeSchedule,
   createSchedule,
@@ -63,7 +64,7 @@ export async function runScheduleCreate(ctx: RunContext, flags: ScheduleCreateFl
     ...(flags.cron !== undefined ? { cron: flags.cron } : {}),
     ...(flags.type !== undefined ? { type: flags.type as never } : {}),
     ...(flags.fullEvery !== undefined ? { full_every: flags.fullEvery as never } : {}),
-    ...(flags.output !== undefined ? { output_dir: path.resolve(flags.output) } : {}),
+    ...(flags.output !== undefined ? { output_dir: resolveLocation(flags.output) } : {}),
     ...(flags.compression !== undefined ? { compression: flags.compression } : {}),
     ...(flags.compressionLevel !== undefined ? { compression_level: num(flags.compressionLevel, '--compression-level') } : {}),
     ...(flags.encrypt === false ? { encrypt: false } : {}),

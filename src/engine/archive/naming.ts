@@ -44,3 +44,10 @@ export function newestNameFirst(a: string, b: string): number {
   };
   return key(b).localeCompare(key(a)) || b.localeCompare(a);
 }
+
+/** The same archive name with sequence number `seq` (1: none), e.g. for a copy into a place that has the name taken. */
+export function renumbered(name: string, seq: number): string {
+  const m = NAME_RE.exec(name);
+  if (!m) return name;
+  return `${NAME_PREFIX}${m[1]}-${m[2]}${seq > 1 ? `-${seq}` : ''}${m[4] ? `-${m[4]}` : ''}.tar${m[5] ?? ''}${m[6] ?? ''}`;
+}

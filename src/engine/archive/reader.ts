@@ -1,4 +1,3 @@
-import { promises as fs } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import type { webcrypto } from 'node:crypto';
 import { getCodec } from '../codec/index.js';
@@ -10,6 +9,7 @@ import { AicoError, fromFsError, passwordRequired, throwIfAborted } from '../err
 import { splitFrames } from './frames.js';
 import { LOCATOR_BYTES, LOCATOR_MAGIC, decodeLocator, type Locator } from './locator.js';
 import { MAX_FRAME_OUTPUT } from './layout.js';
+import { openArchiveFile } from '../store/index.js';
 
 export type PasswordProvider = () => Promise<Buffer>;
 
@@ -20,7 +20,6 @@ export interface ArchiveFile {
   close(): Promise<void>;
 }
 
-const openFile = (path: string): Promise<ArchiveFile> => fs.open(path, 'r');
 
 const READ_SIZE = 1 << 20;
 const concurrency = () => Math.max(2, availableParallelism()) + 1;
@@ -64,7 +63,7 @@ export class ArchiveReader {
     private readonly handle: ArchiveFile,
   ) {}
 
-  static async open(path: string, password: PasswordProvider | null, signal?: AbortSignal, open = openFile): Promise<ArchiveReader> {
+  static async open(path: string, password: PasswordProvider | null, signal?: AbortSignal, open = openArchiveFile): Promise<ArchiveReader> {
     let handle: ArchiveFile;
     try {
       handle = await open(path);
@@ -87,7 +86,7 @@ export class ArchiveReader {
 
   /** Reads only the public header; no password needed (used by list). */
   static async peekHeader(path: string): Promise<{ encrypted: boolean; header: ParsedHeader | null; codec: Codec | null; size: number }> {
-    const handle = await fs.open(path, 'r').catch((error) => {
+    const handle = await openArchiveFile(path).catch((error) => {
       throw fromFsError(error, path);
     });
     try {

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { isRemote, parseS3, s3Url } from '../store/location.js';
 import { CODEC_NAMES, type CodecName } from '../codec/types.js';
 import type { Warning } from '../codes.js';
 import { AicoError } from '../errors.js';
@@ -40,9 +41,11 @@ export interface CreatePlan {
   warnings: Warning[];
 }
 
-/** The backup directory: the flag, else backup.output_dir; `~` expanded, made absolute. */
+/** The backup directory: the flag, else backup.output_dir; `~` expanded, made absolute. An s3:// URL is taken as written, checked. */
 export function outputDirFrom(config: BackupConfig, flag?: string): string {
-  return path.resolve(expandTilde(flag ?? config.output_dir));
+  const given = flag ?? config.output_dir;
+  if (isRemote(given)) return s3Url(parseS3(given));
+  return path.resolve(expandTilde(given));
 }
 
 const list = (v: string | readonly string[] | undefined) =>

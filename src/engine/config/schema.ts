@@ -29,6 +29,17 @@ export const backupConfigSchema = z
         day: z.enum(WEEKDAYS),
       })
       .strict(),
+    /** Where the S3 API is for s3:// backup locations (docs/REMOTE.md); the AWS_* environment variables override it. */
+    s3: z
+      .object({
+        endpoint: z.string().url().optional(),
+        region: z.string().min(1).optional(),
+        path_style: z.boolean().optional(),
+        max_attempts: z.number().int().min(1).max(20).optional(),
+        profile: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     /** Scheduled backups (docs/SCHEDULE.md), written by `aico backup schedule create`. */
     schedules: z.array(scheduleSchema).default([]),
   })

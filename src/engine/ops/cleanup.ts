@@ -2,7 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AicoError, isAicoError } from '../errors.js';
 import { nestedContext, noopSink, warningEvent, type OperationContext } from '../events.js';
-import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
+import type { DirLock } from '../fsutil/lock.js';
+import { isRemote, nameOf, splitLocation, storeFor } from '../store/index.js';
 import type { PasswordProvider } from '../archive/reader.js';
 import { applyPolicy, type Decision, type KeepRules } from '../retention/policy.js';
 import { checkTimeZone } from '../retention/time-zone.js';
@@ -83,14 +84,14 @@ export async function cleanup(opts: CleanupOptions, ctx: OperationContext = {}):
   const timeZone = checkTimeZone(opts.timeZone);
   // An empty policy is refused before the lock and the listing.
   applyPolicy([], opts.rules, timeZone);
-  const isDir = await fs.stat(opts.dir).then((st) => st.isDirectory(), () => false);
+  const isDir = isRemote(opts.dir) || (await fs.stat(opts.dir).then((st) => st.isDirectory(), () => false));
   if (!isDir) {
     throw new AicoError('NOT_FOUND', `There is no backup directory ${opts.dir}; nothing was removed.`, {
       hint: 'Give the directory the backups are in (cleanup DIR or --output DIR), or set backup.output_dir in core.yaml.',
     });
   }
   emit({ type: 'start', op: 'cleanup', path: opts.dir });
-  const lock = opts.lock ?? (dryRun ? null : await acquireDirLock(opts.dir, 'cleanup'));
+  const lock = opts.lock ?? (dryRun ? null : await storeFor(opts.dir).lock('cleanup'));
   if (lock?.takeover && !opts.lock) emit(warningEvent('STALE_LOCK', lock.takeover));
   try {
     const { backups } = (await list({ dir: opts.dir })) as { backups: PolicyEntry[] };
@@ -119,7 +120,7 @@ export async function cleanup(opts: CleanupOptions, ctx: OperationContext = {}):
       if (!dryRun && chosen.size > 0) {
         const written = new Map<string, PolicyEntry>();
         for (const from of chosen.keys()) {
-          emit({ type: 'phase', phase: 'archive', message: `Writing a full backup of ${path.basename(from)}, so the backups it builds on can go` });
+          emit({ type: 'phase', phase: 'archive', message: `Writing a full backup of ${nameOf(from)}, so the backups it builds on can go` });
           const r = await consolidate({ path: from, password: ask, lock: lock ?? undefined, ...(opts.kdfIterations ? { kdfIterations: opts.kdfIterations } : {}) }, nestedContext(ctx, 'cleanup', 'consolidate'));
           written.set(from, await describe(r.backup.path));
         }
@@ -181,7 +182,7 @@ async function newestVerified(backups: BackupEntry[], pinned: Map<string, string
       } else throw error;
     }
   }
-  throw new AicoError('NO_VERIFIED_BACKUP', `No backup in ${path.resolve(backups[0]?.path ? path.dirname(backups[0].path) : '.')} verifies, so none is removed.`, {
+  throw new AicoError('NO_VERIFIED_BACKUP', `No backup in ${backups[0]?.path ? splitLocation(backups[0].path).dir : '.'} verifies, so none is removed.`, {
     hint: 'Make a new backup (aico backup create) and check it (aico backup verify) before cleaning up.',
     details: { failed: [...pinned.keys()] },
   });
@@ -212,7 +213,7 @@ function replaceable(decisions: Decision<PolicyEntry>[]): PolicyEntry[] {
 /** The policy's decisions once each backup in `replacements` (by path) is replaced by its full backup (a stand-in in a dry run). */
 function withReplacements(backups: PolicyEntry[], replacements: Map<string, PolicyEntry>, rules: KeepRules, timeZone: string, pinned: Map<string, string>): Decision<PolicyEntry>[] {
   const pins = new Map(pinned);
-  for (const [from, full] of replacements) pins.set(full.name, `full backup of ${path.basename(from)}, which it replaces`);
+  for (const [from, full] of replacements) pins.set(full.name, `full backup of ${nameOf(from)}, which it replaces`);
   const rest = backups.filter((b) => !replacements.has(b.path));
   return [
     ...applyPolicy([...rest, ...replacements.values()], rules, timeZone, pins),

@@ -13,6 +13,7 @@ import { MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
 import { AicoError, throwIfAborted } from '../errors.js';
 import { nestedContext, noopSink, throttledProgress, type OperationContext } from '../events.js';
 import { PARTIAL_SUFFIX } from '../fsutil/atomic-file.js';
+import { isRemote } from '../store/location.js';
 import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
 import { stageChain } from '../restore/stage-chain.js';
 import { planPaths } from '../restore/stage.js';
@@ -50,6 +51,11 @@ export async function consolidate(opts: ConsolidateOptions, ctx: OperationContex
   const started = Date.now();
   const emit = ctx.onEvent ?? noopSink;
   emit({ type: 'start', op: 'consolidate', path: opts.path });
+  if (isRemote(opts.outputDir ?? opts.path)) {
+    throw new AicoError('USAGE', 'Consolidating into a bucket is not supported yet; nothing was changed.', {
+      hint: 'Consolidate in a local copy (aico backup sync s3://... DIR, then consolidate there and sync back), or delete with --with-dependents.',
+    });
+  }
   const password = askOnce(opts.password);
   const reader = await ArchiveReader.open(opts.path, password, ctx.signal);
   let links: ChainLink[] = [];

@@ -62,6 +62,8 @@ export interface CreateOptions {
   backupType?: RequestedType;
   /** The archive (path or id) an incremental or differential backup builds on; none for a full one. */
   parent?: string;
+  /** Where the parent of an incremental or differential is looked for (a bucket, when outputDir is the local spool of an upload); default outputDir. */
+  parentDir?: string;
   /** Longest chain an incremental may make (default 14, ops/delta.ts). */
   maxChain?: number;
   /**
@@ -303,7 +305,7 @@ async function openPlan(
   const type = requested === 'auto' ? 'incremental' : requested;
   try {
     return await openDeltaPlan({
-      type, parent: opts.parent ?? null, outputDir: opts.outputDir, password, home: opts.home,
+      type, parent: opts.parent ?? null, outputDir: opts.parentDir ?? opts.outputDir, password, home: opts.home,
       ...(fingerprint ? { fingerprint } : {}), ...(opts.now ? { before: opts.now.toISOString() } : {}), maxChain: opts.maxChain, warn, signal,
     });
   } catch (error) {

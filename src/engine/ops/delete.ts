@@ -1,4 +1,4 @@
-import { promises as fs, type Stats } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { isArchiveName } from '../archive/naming.js';
 import { AicoError, fromFsError } from '../errors.js';
@@ -6,9 +6,9 @@ import { nestedContext, noopSink, warningEvent, type OperationContext } from '..
 import type { PasswordProvider } from '../archive/reader.js';
 import { askOnce } from './chain.js';
 import { consolidate } from './consolidate.js';
-import { syncDir } from '../fsutil/atomic-file.js';
 import { maybeCrash } from '../fsutil/fault.js';
-import { acquireDirLock, type DirLock } from '../fsutil/lock.js';
+import type { DirLock } from '../fsutil/lock.js';
+import { isRemote, nameOf, resolveLocation, splitLocation, storeFor, type StoredBackup } from '../store/index.js';
 import { processesReading, type ReadingProcess } from './delete-readers.js';
 import { list } from './list.js';
 
@@ -58,7 +58,7 @@ export interface DeleteResult {
 
 interface Target {
   file: string;
-  stat: Stats;
+  stat: StoredBackup;
 }
 
 /**
@@ -75,21 +75,21 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
   const started = Date.now();
   const emit = ctx.onEvent ?? noopSink;
   const dryRun = opts.dryRun === true;
-  const files = [...new Set(opts.paths.map((p) => path.resolve(p)))];
+  const files = [...new Set(opts.paths.map((p) => resolveLocation(p)))];
   if (files.length === 0) throw new AicoError('USAGE', 'No backup to delete was given.');
   emit({ type: 'start', op: 'delete' });
   // Checked once before any lock (so a typo is reported even while a create holds it) and again under it.
   for (const file of files) await checkTarget(file);
 
-  const dirs = [...new Set(files.map((f) => path.dirname(f)))].sort();
+  const dirs = [...new Set(files.map((f) => splitLocation(f).dir))].sort();
   const locks: DirLock[] = [];
   const backups: DeletedBackup[] = [];
   const consolidated: DeleteResult['consolidated'] = [];
   try {
     if (!dryRun) {
       for (const dir of dirs) {
-        if (opts.lock && path.resolve(opts.lock.dir) === dir) continue;
-        const lock = await acquireDirLock(dir, 'delete');
+        if (opts.lock && resolveLocation(opts.lock.dir) === dir) continue;
+        const lock = await storeFor(dir).lock('delete');
         locks.push(lock);
         if (lock.takeover) emit(warningEvent('STALE_LOCK', lock.takeover));
       }
@@ -103,29 +103,29 @@ export async function deleteBackups(opts: DeleteOptions, ctx: OperationContext =
           consolidated.push({ from, to: null });
           continue;
         }
-        const lock = [...locks, ...(opts.lock ? [opts.lock] : [])].find((l) => path.resolve(l.dir) === path.dirname(from));
+        const lock = [...locks, ...(opts.lock ? [opts.lock] : [])].find((l) => resolveLocation(l.dir) === splitLocation(from).dir);
         const r = await consolidate({ path: from, password: ask, ...(lock ? { lock } : {}), ...(opts.kdfIterations ? { kdfIterations: opts.kdfIterations } : {}) }, nestedContext(ctx, 'delete', 'consolidate'));
         consolidated.push({ from, to: r.backup.path });
       }
     }
     const targets: Target[] = [];
     for (const file of order) targets.push(await checkTarget(file));
-    const readers = await processesReading(order);
+    // Who has a local archive open; a bucket cannot tell.
+    const readers = order.some(isRemote) ? null : await processesReading(order);
     for (const { file, stat } of targets) {
       if (ctx.signal?.aborted) throw cancelled(backups, targets.length);
       const open = readers?.get(file) ?? (readers ? [] : null);
       if (!dryRun) {
-        await fs.unlink(file).catch((error) => {
+        const { dir, name } = splitLocation(file);
+        await storeFor(dir).remove(name).catch((error) => {
           throw withDeleted(fromFsError(error, file), backups);
         });
       }
-      backups.push({ path: file, name: path.basename(file), bytes: stat.size, deleted: !dryRun, dependent: !files.includes(file), readers: open });
+      backups.push({ path: file, name: nameOf(file), bytes: stat.bytes, deleted: !dryRun, dependent: !files.includes(file), readers: open });
       if (!dryRun) maybeCrash(`delete:${backups.length}`);
-      emit({ type: 'item', source: 'archive', path: file, bytes: stat.size, action: dryRun ? 'would-delete' : 'deleted' });
+      emit({ type: 'item', source: 'archive', path: file, bytes: stat.bytes, action: dryRun ? 'would-delete' : 'deleted' });
       if (open && open.length > 0) emit(warningEvent('ARCHIVE_OPEN', openMessage(file, open, dryRun)));
     }
-    // The unlinks are durable once each directory is synced; a failed sync does not bring a file back.
-    if (!dryRun) for (const dir of dirs) await syncDir(dir).catch(() => {});
   } finally {
     for (const lock of locks.reverse()) await lock.release();
   }
@@ -171,7 +171,7 @@ async function planRemoval(files: string[], dirs: string[]): Promise<{ order: st
 }
 
 function hasDependents(dependents: string[]): AicoError {
-  const names = dependents.map((f) => path.basename(f));
+  const names = dependents.map(nameOf);
   return new AicoError('HAS_DEPENDENTS', `Other backups build on what you asked to delete: ${names.join(', ')}. Nothing was deleted.`, {
     hint: 'Delete them with it (--with-dependents), or keep their restore points as full backups first (--consolidate, or aico backup consolidate FILE).',
     details: { dependents: names },
@@ -195,21 +195,27 @@ export function childrenFirst<B extends Linked>(going: B[]): B[] {
 }
 
 async function checkTarget(file: string): Promise<Target> {
-  if (!isArchiveName(path.basename(file))) {
+  if (!isArchiveName(nameOf(file))) {
     throw new AicoError('USAGE', `${file} is not named like an aico-backup archive; refusing to delete it.`, {
       hint: 'Only finished backups (aico-backup-YYYYMMDD-HHMMSS….tar…) are deleted; nothing was removed.',
     });
   }
-  const stat = await fs.lstat(file).catch((error) => {
-    throw fromFsError(error, file);
-  });
-  if (!stat.isFile()) throw new AicoError('USAGE', `${file} is not a regular file; refusing to delete it.`, { hint: 'Nothing was removed.' });
+  const { dir, name } = splitLocation(file);
+  if (!isRemote(file)) {
+    // lstat, not the store's stat: a link named like a backup is refused, not followed.
+    const st = await fs.lstat(file).catch((error) => {
+      throw fromFsError(error, file);
+    });
+    if (!st.isFile()) throw new AicoError('USAGE', `${file} is not a regular file; refusing to delete it.`, { hint: 'Nothing was removed.' });
+  }
+  const stat = await storeFor(dir).head(name);
+  if (!stat) throw new AicoError('NOT_FOUND', `No backup at ${file}.`, { hint: 'Nothing was removed.' });
   return { file, stat };
 }
 
 function openMessage(file: string, open: ReadingProcess[], dryRun: boolean): string {
   const who = open.map((p) => `pid ${p.pid} (${p.command})`).join(', ');
-  return `${path.basename(file)} is open in ${who}${dryRun ? '' : '; it was deleted anyway'}: a reader keeps its open copy until it closes it, and the disk space is freed then.`;
+  return `${nameOf(file)} is open in ${who}${dryRun ? '' : '; it was deleted anyway'}: a reader keeps its open copy until it closes it, and the disk space is freed then.`;
 }
 
 function cancelled(backups: DeletedBackup[], total: number): AicoError {

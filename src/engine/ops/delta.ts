@@ -1,13 +1,14 @@
-import { existsSync, promises as fs } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ParentLink } from '../archive/metadata.js';
-import { isArchiveName, newestNameFirst } from '../archive/naming.js';
+import { newestNameFirst } from '../archive/naming.js';
 import { ArchiveReader } from '../archive/reader.js';
 import type { DeltaFile, PlannedFile } from '../archive/writer.js';
 import { AicoError, isAicoError } from '../errors.js';
 import { closeLinks, findById, openLink, type ChainLink } from './chain.js';
 import type { DeltaPlan, DeltaRequest } from './create-type.js';
 import { describe, purposeOf } from './list.js';
+import { isRemote, joinLocation, nameOf, storeFor } from '../store/index.js';
 
 /** Sources whose files are staged copies, which do not change while the archive is written. */
 const DATABASE_SOURCES = new Set(['libsql', 'chromadb', 'lmdb', 'rocksdb']);
@@ -100,7 +101,7 @@ async function openCandidate(file: string, request: DeltaRequest): Promise<Chain
 
 async function namedParent(request: DeltaRequest): Promise<ChainLink> {
   const given = request.parent!;
-  const file = existsSync(given) ? given : (await findById(request.outputDir, given))?.path;
+  const file = isRemote(given) || existsSync(given) ? given : (await findById(request.outputDir, given))?.path;
   if (!file) {
     throw new AicoError('NO_PARENT', `No backup "${given}" (as a file, or as a backup id in ${request.outputDir}).`, {
       hint: 'Name the parent by its path or its id (aico backup list shows ids).',
@@ -109,13 +110,13 @@ async function namedParent(request: DeltaRequest): Promise<ChainLink> {
   const link = await openCandidate(file, request);
   if (request.before && link.metadata.created >= request.before) {
     await closeLinks([link]);
-    throw new AicoError('PARENT_MISMATCH', `${path.basename(file)} was made at ${link.metadata.created}, not before this backup's time ${request.before}; a backup builds on an older one.`, {
+    throw new AicoError('PARENT_MISMATCH', `${nameOf(file)} was made at ${link.metadata.created}, not before this backup's time ${request.before}; a backup builds on an older one.`, {
       hint: 'Give a later --time, or name an older parent.',
     });
   }
   if (request.type === 'differential' && link.metadata.backup_type !== 'full') {
     await closeLinks([link]);
-    throw new AicoError('USAGE', `A differential backup builds on a full backup; ${path.basename(file)} is ${link.metadata.backup_type}.`);
+    throw new AicoError('USAGE', `A differential backup builds on a full backup; ${nameOf(file)} is ${link.metadata.backup_type}.`);
   }
   return link;
 }
@@ -130,12 +131,12 @@ async function namedParent(request: DeltaRequest): Promise<ChainLink> {
 async function newestParent(request: DeltaRequest): Promise<ChainLink> {
   // Newest first by the name, which create makes from the backup's time: the archives are described one
   // at a time until one serves, not all of them (a year of daily backups made each new one list 365).
-  const names = (await fs.readdir(request.outputDir).catch(() => [] as string[])).filter((n) => isArchiveName(n) && purposeOf(n) === 'backup').sort(newestNameFirst);
+  const names = (await storeFor(request.outputDir).list(request.signal)).map((b) => b.name).filter((n) => purposeOf(n) === 'backup').sort(newestNameFirst);
   const passed: string[] = [];
   // A chain is encrypted throughout or not at all: backups of the other kind are passed over.
   const encrypted = request.password !== null;
   for (const name of names) {
-    const candidate = await describe(path.join(request.outputDir, name));
+    const candidate = await describe(joinLocation(request.outputDir, name));
     if (candidate.problem || candidate.purpose !== 'backup' || !candidate.id) continue;
     if (request.type === 'differential' && candidate.type !== 'full') continue;
     if (request.before && (candidate.created ?? '') >= request.before) continue;

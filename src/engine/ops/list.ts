@@ -1,9 +1,7 @@
-import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { formatVersionOf, readMetadata } from '../archive/inspect.js';
-import { isArchiveName } from '../archive/naming.js';
 import { ArchiveReader } from '../archive/reader.js';
-import { AicoError, isAicoError } from '../errors.js';
+import { isAicoError } from '../errors.js';
+import { joinLocation, nameOf, storeFor } from '../store/index.js';
 import { noopSink, type OperationContext } from '../events.js';
 
 export interface BackupEntry {
@@ -61,20 +59,14 @@ export async function list(opts: { dir: string }, ctx: OperationContext = {}): P
   const started = Date.now();
   const emit = ctx.onEvent ?? noopSink;
   emit({ type: 'start', op: 'list', path: opts.dir });
-  let names: string[];
-  try {
-    names = await fs.readdir(opts.dir);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw new AicoError('IO_ERROR', `Cannot read ${opts.dir}: ${(error as Error).message}`);
-    names = [];
-  }
+  // Names from the store (a directory listing, or one LIST request per 1000 objects of a bucket).
+  const archives = (await storeFor(opts.dir).list(ctx.signal)).map((b) => b.name);
   // A few archives at a time: each is an open, a read or two and a close, mostly waiting on the
-  // disk (500 one after another took 0.3 s of a 0.57 s listing).
-  const archives = names.filter(isArchiveName);
+  // disk (500 one after another took 0.3 s of a 0.57 s listing) or on the network.
   const backups: BackupEntry[] = new Array(archives.length);
   let next = 0;
   const worker = async () => {
-    for (let i = next++; i < archives.length; i = next++) backups[i] = await describe(path.join(opts.dir, archives[i]!), archives[i]!);
+    for (let i = next++; i < archives.length; i = next++) backups[i] = await describe(joinLocation(opts.dir, archives[i]!), archives[i]!);
   };
   await Promise.all(Array.from({ length: Math.min(LIST_CONCURRENCY, archives.length) }, worker));
   backups.sort((a, b) => (b.created ?? '').localeCompare(a.created ?? '') || b.name.localeCompare(a.name));
@@ -85,7 +77,7 @@ export async function list(opts: { dir: string }, ctx: OperationContext = {}): P
 }
 
 /** One archive as list describes it (no password needed); damage is the entry's `problem`, not an error. */
-export async function describe(file: string, name: string = path.basename(file)): Promise<BackupEntry> {
+export async function describe(file: string, name: string = nameOf(file)): Promise<BackupEntry> {
   const entry: BackupEntry = {
     path: file,
     name,

@@ -26,7 +26,7 @@ import { planDrift, planSwap, type SwapPlan, type UnitOutcome } from '../restore
 import { applyRecorded, planPaths, stageArchive, type StageResult } from '../restore/stage.js';
 import { UnitValidations } from '../restore/validate.js';
 import type { Metadata } from '../archive/metadata.js';
-import { create } from './create.js';
+import { createBackup as create } from './create-remote.js';
 import { storeMasterKey } from './keys.js';
 
 export interface RestoreOptions {

@@ -11,7 +11,7 @@ import { ensurePrivateDir } from '../fsutil/atomic-file.js';
 import { acquireDirLock } from '../fsutil/lock.js';
 import type { Keyring } from '../keys/keyring.js';
 import { cleanup } from '../ops/cleanup.js';
-import { create } from '../ops/create.js';
+import { createBackup as create } from '../ops/create-remote.js';
 import type { RequestedType } from '../ops/create-type.js';
 import { list } from '../ops/list.js';
 import { givenPassword } from '../ops/password.js';

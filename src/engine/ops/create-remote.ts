@@ -1,0 +1,94 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { noopSink, throttledProgress, type OperationContext } from '../events.js';
+import { renumbered } from '../archive/naming.js';
+import { isRemote, joinLocation, S3Store } from '../store/index.js';
+import { spoolDir } from '../store/spool.js';
+import { journalOf, uploadFile } from '../store/s3-upload.js';
+import { LocalStore } from '../store/local-store.js';
+import { create, type CreateOptions, type CreateResult } from './create.js';
+
+/**
+ * create, for any store: a local directory as before; a bucket by writing
+ * the archive into a local spool directory, then uploading it. Uploads a
+ * crashed or cut-off run left in the spool go first, so an incremental
+ * finds its parent in the bucket. The local copy goes only once the object
+ * is confirmed in the bucket.
+ */
+export async function createBackup(opts: CreateOptions, ctx: OperationContext = {}): Promise<CreateResult> {
+  if (!isRemote(opts.outputDir)) return create(opts, ctx);
+  const env = opts.env ?? process.env;
+  const store = new S3Store(opts.outputDir, env);
+  const spool = await spoolDir(store.location, env);
+  const lock = await store.lock('create');
+  try {
+    await uploadPending(store, spool, ctx);
+    const result = await create({ ...opts, outputDir: spool, parentDir: store.location }, ctx);
+    const local = result.backup.path;
+    result.backup.path = await uploadOne(store, local, ctx);
+    return result;
+  } finally {
+    await lock.release().catch(() => {});
+  }
+}
+
+/** Backups left in the spool by an earlier run to this bucket (its upload cut off, or the process killed), oldest first. */
+export async function uploadPending(store: S3Store, spool: string, ctx: OperationContext = {}): Promise<string[]> {
+  const pending = (await new LocalStore(spool).list()).map((b) => b.name).sort();
+  const done: string[] = [];
+  for (const name of pending) done.push(await uploadOne(store, path.join(spool, name), ctx));
+  return done;
+}
+
+/** Uploads a finished local archive under a free name in the bucket; removes the local file once the object is confirmed. */
+async function uploadOne(store: S3Store, local: string, ctx: OperationContext): Promise<string> {
+  const emit = ctx.onEvent ?? noopSink;
+  const { name, uploaded } = await freeName(store, local);
+  if (uploaded) {
+    // A run that died between the confirmed upload and removing its local copy.
+    await fs.rm(local, { force: true });
+    return joinLocation(store.location, name);
+  }
+  emit({ type: 'phase', phase: 'upload', message: `Uploading ${path.basename(local)} to ${joinLocation(store.location, name)}` });
+  const size = (await fs.stat(local)).size;
+  const progress = throttledProgress(emit, size);
+  await uploadFile(store, local, name, { signal: ctx.signal, onProgress: (done) => progress.update(done, 'upload') });
+  progress.flush(size);
+  await fs.rm(local, { force: true });
+  await fs.rm(journalOf(local), { force: true });
+  return joinLocation(store.location, name);
+}
+
+/**
+ * The local name, unless the bucket has another object by it (the same
+ * second from another machine): then the next -N. An unfinished upload of
+ * this file keeps the name it was started under.
+ */
+async function freeName(store: S3Store, local: string): Promise<{ name: string; uploaded: boolean }> {
+  const base = path.basename(local);
+  const started = await fs.readFile(journalOf(local), 'utf8').then((t) => (JSON.parse(t) as { key: string }).key, () => null);
+  if (started?.startsWith(store.where.prefix)) return { name: started.slice(store.where.prefix.length), uploaded: false };
+  for (let seq = 1; ; seq++) {
+    const name = seq === 1 ? base : renumbered(base, seq);
+    const there = await store.head(name);
+    if (!there) return { name, uploaded: false };
+    if (await sameArchive(store, name, there.bytes, local)) return { name, uploaded: true };
+  }
+}
+
+/** Whether the object is this file: same size, same first and last 64 KiB (an archive's header and end differ between any two backups). */
+async function sameArchive(store: S3Store, name: string, bytes: number, local: string): Promise<boolean> {
+  const handle = await fs.open(local, 'r');
+  try {
+    if ((await handle.stat()).size !== bytes || bytes === 0) return false;
+    const n = Math.min(bytes, 64 * 1024);
+    for (const at of [0, bytes - n]) {
+      const mine = Buffer.alloc(n);
+      await handle.read(mine, 0, n, at);
+      if (!mine.equals(await store.getRange(name, at, at + n - 1))) return false;
+    }
+    return true;
+  } finally {
+    await handle.close();
+  }
+}

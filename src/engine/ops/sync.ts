@@ -1,0 +1,164 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { AicoError, throwIfAborted } from '../errors.js';
+import { noopSink, throttledProgress, warningEvent, type OperationContext } from '../events.js';
+import { AtomicFile, ensurePrivateDir } from '../fsutil/atomic-file.js';
+import { isRemote, joinLocation, resolveLocation, S3Store, storeFor, type BackupStore } from '../store/index.js';
+import { uploadFile } from '../store/s3-upload.js';
+import { deleteBackups } from './delete.js';
+
+export interface SyncOptions {
+  from: string;
+  to: string;
+  /** Also remove from `to` the backups `from` no longer has (what cleanup removed there). */
+  delete?: boolean;
+  dryRun?: boolean;
+}
+
+export interface SyncedBackup {
+  name: string;
+  bytes: number;
+  action: 'copied' | 'would-copy' | 'deleted' | 'would-delete';
+  /** sha256 of the bytes, read back from the destination and equal to the source's. */
+  sha256: string | null;
+}
+
+export interface SyncResult {
+  from: string;
+  to: string;
+  backups: SyncedBackup[];
+  /** Backups in both already (same name and size): left alone. */
+  present: number;
+  bytes: number;
+  durationMs: number;
+}
+
+/**
+ * Copies the backups `from` has and `to` lacks (by name), oldest first, so a
+ * chain arrives parent before child. Each copy is read back from `to` and its
+ * sha256 compared with the source's before it counts: a copy that differs
+ * is removed and the sync fails. A name present in both with another size is
+ * reported and not overwritten (backups are immutable).
+ */
+export async function sync(opts: SyncOptions, ctx: OperationContext = {}): Promise<SyncResult> {
+  const started = Date.now();
+  const emit = ctx.onEvent ?? noopSink;
+  const from = storeFor(resolveLocation(opts.from));
+  const to = storeFor(resolveLocation(opts.to));
+  if (from.location === to.location) throw new AicoError('USAGE', `Source and destination are the same place (${from.location}).`);
+  emit({ type: 'start', op: 'sync', path: to.location });
+  const have = await from.list(ctx.signal);
+  if (!isRemote(from.location) && have.length === 0 && !(await fs.stat(from.location).catch(() => null))) {
+    throw new AicoError('NOT_FOUND', `There is no backup directory ${from.location}.`);
+  }
+  if (!opts.dryRun && !isRemote(to.location)) await ensurePrivateDir(to.location);
+  const lock = opts.dryRun ? null : await to.lock('sync');
+  const backups: SyncedBackup[] = [];
+  let present = 0;
+  try {
+    if (lock?.takeover) emit(warningEvent('STALE_LOCK', lock.takeover));
+    const there = new Map((await to.list(ctx.signal)).map((b) => [b.name, b]));
+    const missing = have.filter((b) => !there.has(b.name)).sort((a, b) => a.name.localeCompare(b.name));
+    for (const b of have) {
+      const other = there.get(b.name);
+      if (!other) continue;
+      present++;
+      if (other.bytes !== b.bytes) emit(warningEvent('SYNC_CONFLICT', `${b.name} is in both places with different sizes (${b.bytes} and ${other.bytes} bytes); it was left alone.`));
+    }
+    const total = missing.reduce((n, b) => n + b.bytes, 0);
+    const progress = throttledProgress(emit, total);
+    let done = 0;
+    for (const b of missing) {
+      throwIfAborted(ctx.signal);
+      if (opts.dryRun) {
+        backups.push({ name: b.name, bytes: b.bytes, action: 'would-copy', sha256: null });
+        continue;
+      }
+      emit({ type: 'phase', phase: isRemote(to.location) ? 'upload' : 'download', message: `Copying ${b.name} to ${to.location}` });
+      const sha256 = await copyOne(from, to, b.name, (n) => progress.update(done + n, 'sync'), ctx.signal);
+      done += b.bytes;
+      backups.push({ name: b.name, bytes: b.bytes, action: 'copied', sha256 });
+      emit({ type: 'item', source: 'archive', path: joinLocation(to.location, b.name), bytes: b.bytes });
+    }
+    progress.flush(total);
+    if (opts.delete) {
+      const names = new Set(have.map((b) => b.name));
+      const extra = [...there.values()].filter((b) => !names.has(b.name));
+      if (extra.length) {
+        // The chain rules of delete apply: what the source still needs is never in `extra`, but a dependent in `to` only is.
+        const r = await deleteBackups({ paths: extra.map((b) => joinLocation(to.location, b.name)), dryRun: opts.dryRun, withDependents: true, ...(lock ? { lock } : {}) }, { signal: ctx.signal });
+        for (const d of r.backups) backups.push({ name: d.name, bytes: d.bytes, action: opts.dryRun ? 'would-delete' : 'deleted', sha256: null });
+      }
+    }
+  } finally {
+    await lock?.release();
+  }
+  const durationMs = Date.now() - started;
+  const bytes = backups.filter((b) => b.action === 'copied').reduce((n, b) => n + b.bytes, 0);
+  emit({ type: 'summary', op: 'sync', ok: true, durationMs, bytes });
+  return { from: from.location, to: to.location, backups, present, bytes, durationMs };
+}
+
+/** One archive from one store to the other, then read back from the destination and compared by sha256. */
+async function copyOne(from: BackupStore, to: BackupStore, name: string, onBytes: (n: number) => void, signal?: AbortSignal): Promise<string> {
+  let local: string;
+  let scratch: string | null = null;
+  const hash = createHash('sha256');
+  if (from instanceof S3Store) {
+    // Downloaded into the destination directory under a partial name, or into a scratch file for a bucket-to-bucket copy.
+    const dir = to instanceof S3Store ? (scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'aico-sync-'))) : to.location;
+    await ensurePrivateDir(dir);
+    const out = await AtomicFile.create(path.join(dir, name));
+    try {
+      let n = 0;
+      for await (const chunk of (await from.download(name, signal)) as AsyncIterable<Buffer>) {
+        throwIfAborted(signal);
+        hash.update(chunk);
+        await out.write(chunk);
+        onBytes((n += chunk.length));
+      }
+      await out.commit();
+    } catch (error) {
+      await out.abort();
+      throw error;
+    }
+    local = path.join(dir, name);
+  } else {
+    local = path.join(from.location, name);
+  }
+  const sha256 = from instanceof S3Store ? hash.digest('hex') : (await hashFile(local)).toString('hex');
+  try {
+    if (to instanceof S3Store) await uploadFile(to, local, name, { signal, onProgress: (d) => onBytes(d) });
+    const back = await hashStored(to, name);
+    if (back !== sha256) {
+      await to.remove(name).catch(() => {});
+      throw new AicoError('CHECKSUM_MISMATCH', `The copy of ${name} in ${to.location} does not read back as it was sent (sha256 ${back} instead of ${sha256}); it was removed.`, {
+        hint: 'Run sync again; if it happens again, check the destination disk or the object store.',
+      });
+    }
+    return sha256;
+  } finally {
+    if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+  }
+}
+
+async function hashFile(file: string): Promise<Buffer> {
+  const h = createHash('sha256');
+  const handle = await fs.open(file, 'r');
+  try {
+    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
+  } finally {
+    await handle.close();
+  }
+  return h.digest();
+}
+
+/** sha256 of an archive as the store gives it back. */
+async function hashStored(store: BackupStore, name: string): Promise<string> {
+  if (!(store instanceof S3Store)) return (await hashFile(path.join(store.location, name))).toString('hex');
+  const h = createHash('sha256');
+  for await (const chunk of (await store.download(name)) as AsyncIterable<Buffer>) h.update(chunk);
+  return h.digest('hex');
+}

@@ -1,0 +1,106 @@
+import { isArchiveName } from '../archive/naming.js';
+import type { ArchiveFile } from '../archive/reader.js';
+import { AicoError } from '../errors.js';
+import type { DirLock } from '../fsutil/lock.js';
+import { connect, type S3Connection } from './s3-client.js';
+import { remoteError } from './s3-errors.js';
+import { acquireRemoteLock } from './s3-lock.js';
+import { RangedObject } from './s3-file.js';
+import { parseS3, s3Url, type S3Location } from './location.js';
+import type { BackupStore, StoredBackup } from './types.js';
+
+/** Backups under a bucket prefix: object names are archive names, objects are written once. */
+export class S3Store implements BackupStore {
+  readonly remote = true;
+  readonly location: string;
+  readonly where: S3Location;
+
+  constructor(
+    location: string,
+    private readonly env: NodeJS.ProcessEnv = process.env,
+  ) {
+    this.where = parseS3(location);
+    this.location = s3Url(this.where);
+  }
+
+  key(name: string): string {
+    return `${this.where.prefix}${name}`;
+  }
+
+  connection(): Promise<S3Connection> {
+    return connect(this.env);
+  }
+
+  /** Runs one S3 request; its failure becomes a coded error naming the operation and the endpoint. */
+  async call<T>(op: string, name: string, run: (c: S3Connection) => Promise<T>): Promise<T> {
+    const c = await this.connection();
+    try {
+      return await run(c);
+    } catch (error) {
+      throw remoteError(error, op, c.endpoint, s3Url(this.where, name));
+    }
+  }
+
+  /** Every object under the prefix (not below it), archive or not: its own names and lock objects included. */
+  async listKeys(prefix = this.where.prefix, signal?: AbortSignal): Promise<StoredBackup[]> {
+    const found: StoredBackup[] = [];
+    let token: string | undefined;
+    do {
+      const page = await this.call('list', '', (c) =>
+        c.client.send(new c.s3.ListObjectsV2Command({ Bucket: this.where.bucket, Prefix: prefix, Delimiter: '/', ContinuationToken: token }), { abortSignal: signal }),
+      );
+      for (const o of page.Contents ?? []) {
+        if (o.Key) found.push({ name: o.Key.slice(prefix.length), bytes: o.Size ?? 0, modified: o.LastModified ?? new Date(0) });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return found;
+  }
+
+  async list(signal?: AbortSignal): Promise<StoredBackup[]> {
+    return (await this.listKeys(this.where.prefix, signal)).filter((o) => isArchiveName(o.name));
+  }
+
+  async head(name: string): Promise<StoredBackup | null> {
+    try {
+      const h = await this.call('head', name, (c) => c.client.send(new c.s3.HeadObjectCommand({ Bucket: this.where.bucket, Key: this.key(name) })));
+      return { name, bytes: h.ContentLength ?? 0, modified: h.LastModified ?? new Date(0) };
+    } catch (error) {
+      if (error instanceof AicoError && error.code === 'NOT_FOUND') return null;
+      throw error;
+    }
+  }
+
+  async open(name: string): Promise<ArchiveFile> {
+    const found = await this.head(name);
+    if (!found) throw new AicoError('NOT_FOUND', `No backup at ${s3Url(this.where, name)}.`);
+    return new RangedObject(found.bytes, (start, end) => this.getRange(name, start, end));
+  }
+
+  async getRange(name: string, start: number, endInclusive: number): Promise<Buffer> {
+    return this.call('read', name, async (c) => {
+      const r = await c.client.send(new c.s3.GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(name), Range: `bytes=${start}-${endInclusive}` }));
+      const bytes = Buffer.from(await r.Body!.transformToByteArray());
+      if (bytes.length !== endInclusive - start + 1) {
+        throw new AicoError('TRUNCATED_ARCHIVE', `${s3Url(this.where, name)} answered ${bytes.length} bytes for a read of ${endInclusive - start + 1} at ${start}: it changed or is cut short.`);
+      }
+      return bytes;
+    });
+  }
+
+  /** The object as a stream (sync copies it whole). */
+  async download(name: string, signal?: AbortSignal): Promise<NodeJS.ReadableStream> {
+    return this.call('download', name, async (c) => {
+      const r = await c.client.send(new c.s3.GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(name) }), { abortSignal: signal });
+      return r.Body as NodeJS.ReadableStream;
+    });
+  }
+
+  async remove(name: string): Promise<void> {
+    await this.call('delete', name, (c) => c.client.send(new c.s3.DeleteObjectCommand({ Bucket: this.where.bucket, Key: this.key(name) })));
+  }
+
+  lock(op: string): Promise<DirLock> {
+    return acquireRemoteLock(this, op);
+  }
+}

@@ -1,0 +1,134 @@
+import { createHash } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { AicoError, fromFsError, isAicoError, throwIfAborted } from '../errors.js';
+import { replaceFile } from '../fsutil/atomic-file.js';
+import { s3Url } from './location.js';
+import type { S3Store } from './s3-store.js';
+
+/** Parts of 16 MiB, more for files over 140 GiB (S3 allows 10,000 parts); two in flight. */
+const PART_BYTES = 16 << 20;
+const MAX_PARTS = 9_000;
+const IN_FLIGHT = 2;
+
+/** What an unfinished upload needs to go on where it stopped: kept beside the local file. */
+interface UploadJournal {
+  bucket: string;
+  key: string;
+  uploadId: string;
+  size: number;
+  mtimeMs: number;
+  partBytes: number;
+  parts: Record<string, string>;
+}
+
+export const journalOf = (localPath: string): string => `${localPath}.upload.json`;
+
+export interface UploadOptions {
+  onProgress?: (done: number, total: number) => void;
+  signal?: AbortSignal;
+}
+
+/**
+ * Puts a finished local archive into the bucket under `name`, always as a
+ * multipart upload (one part for a small file): S3 shows it under the name
+ * only once completed, so an interrupted upload is never a half backup. A
+ * plain PUT is not used even for small files: S3-compatible servers such as
+ * s3rver show a PUT cut off mid-way as a short object under its final name. Its
+ * upload id and finished parts are journalled beside the file: the next run
+ * sends only the missing parts (or starts over if the server dropped them).
+ * Every part carries its MD5, which the server checks on receipt.
+ */
+export async function uploadFile(store: S3Store, localPath: string, name: string, opts: UploadOptions = {}): Promise<{ bytes: number; resumed: boolean }> {
+  const st = await fs.stat(localPath).catch((error) => {
+    throw fromFsError(error, localPath);
+  });
+  for (let attempt = 0; ; attempt++) {
+    const journal = await startOrResume(store, localPath, name, st);
+    try {
+      await sendParts(store, localPath, journal, opts);
+      const parts = Object.entries(journal.parts)
+        .map(([n, ETag]) => ({ PartNumber: Number(n), ETag }))
+        .sort((a, b) => a.PartNumber - b.PartNumber);
+      await store.call('complete upload of', name, (c) =>
+        c.client.send(new c.s3.CompleteMultipartUploadCommand({ Bucket: journal.bucket, Key: journal.key, UploadId: journal.uploadId, MultipartUpload: { Parts: parts } })),
+      );
+      await confirm(store, name, st.size);
+      await fs.rm(journalOf(localPath), { force: true });
+      return { bytes: st.size, resumed: journal.resumed };
+    } catch (error) {
+      // The server forgot the upload (expired, aborted, or restarted without its parts): once more from the start.
+      if (attempt === 0 && isNoSuchUpload(error)) {
+        await fs.rm(journalOf(localPath), { force: true });
+        continue;
+      }
+      throw error;
+    }
+  }
+}
+
+async function startOrResume(store: S3Store, localPath: string, name: string, st: { size: number; mtimeMs: number }): Promise<UploadJournal & { resumed: boolean }> {
+  const key = store.key(name);
+  const old = await fs.readFile(journalOf(localPath), 'utf8').then((t) => JSON.parse(t) as UploadJournal, () => null);
+  if (old && old.bucket === store.where.bucket && old.key === key && old.size === st.size && old.mtimeMs === st.mtimeMs) return { ...old, resumed: true };
+  const partBytes = Math.max(PART_BYTES, Math.ceil(st.size / MAX_PARTS / (1 << 20)) * (1 << 20));
+  const created = await store.call('start upload of', name, (c) =>
+    c.client.send(new c.s3.CreateMultipartUploadCommand({ Bucket: store.where.bucket, Key: key, ContentType: 'application/octet-stream' })),
+  );
+  const journal: UploadJournal = { bucket: store.where.bucket, key, uploadId: created.UploadId!, size: st.size, mtimeMs: st.mtimeMs, partBytes, parts: {} };
+  await replaceFile(journalOf(localPath), JSON.stringify(journal));
+  return { ...journal, resumed: false };
+}
+
+async function sendParts(store: S3Store, localPath: string, journal: UploadJournal, opts: UploadOptions): Promise<void> {
+  const count = Math.max(1, Math.ceil(journal.size / journal.partBytes));
+  const todo = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !journal.parts[n]);
+  let done = (count - todo.length) * journal.partBytes;
+  opts.onProgress?.(Math.min(done, journal.size), journal.size);
+  const handle = await fs.open(localPath, 'r');
+  let writing = Promise.resolve();
+  try {
+    const worker = async () => {
+      for (let n = todo.shift(); n !== undefined; n = todo.shift()) {
+        throwIfAborted(opts.signal);
+        const start = (n - 1) * journal.partBytes;
+        const length = Math.min(journal.partBytes, journal.size - start);
+        const body = Buffer.allocUnsafe(length);
+        const { bytesRead } = await handle.read(body, 0, length, start);
+        if (bytesRead !== length) throw new AicoError('IO_ERROR', `${localPath} changed while it was uploaded.`);
+        const part = await store.call(`upload part ${n} of`, nameOf(journal), (c) =>
+          c.client.send(new c.s3.UploadPartCommand({ Bucket: journal.bucket, Key: journal.key, UploadId: journal.uploadId, PartNumber: n, Body: body, ContentMD5: md5(body) }), {
+            abortSignal: opts.signal,
+          }),
+        );
+        journal.parts[n] = part.ETag!;
+        // One journal write at a time, each a whole new file: a crash keeps the last complete one.
+        writing = writing.then(() => replaceFile(journalOf(localPath), JSON.stringify(journal)));
+        await writing;
+        done += length;
+        opts.onProgress?.(Math.min(done, journal.size), journal.size);
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+  } finally {
+    await handle.close();
+  }
+}
+
+const nameOf = (j: UploadJournal) => j.key.slice(j.key.lastIndexOf('/') + 1);
+
+function isNoSuchUpload(error: unknown): boolean {
+  const e = (isAicoError(error) ? error.details : null) as { s3_error?: string } | null;
+  return e?.s3_error === 'NoSuchUpload';
+}
+
+/** After the upload: the object is there, whole. */
+async function confirm(store: S3Store, name: string, size: number): Promise<void> {
+  const found = await store.head(name);
+  if (found?.bytes !== size) {
+    throw new AicoError('IO_ERROR', `${s3Url(store.where, name)} holds ${found ? `${found.bytes} bytes` : 'nothing'} after the upload of ${size}.`, {
+      hint: 'Run the command again; the local copy is kept until the upload is confirmed.',
+    });
+  }
+}
+
+const md5 = (b: Buffer) => createHash('md5').update(b).digest('base64');
