@@ -59,7 +59,7 @@ export async function startS3(): Promise<TestS3> {
     env: {},
     stop: async () => {
       const c = child as ChildProcess | null;
-      if (!c || c.exitCode !== null) return;
+      if (!c || c.exitCode !== null || c.signalCode !== null) return;
       const gone = new Promise((resolve) => c.once('exit', resolve));
       c.kill('SIGKILL');
       await gone;

@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { noopSink, throttledProgress, type OperationContext } from '../events.js';
 import { renumbered } from '../archive/naming.js';
+import { AicoError, isAicoError } from '../errors.js';
 import { isRemote, joinLocation, S3Store } from '../store/index.js';
 import { spoolDir } from '../store/spool.js';
 import { journalOf, uploadFile } from '../store/s3-upload.js';
@@ -52,7 +53,18 @@ async function uploadOne(store: S3Store, local: string, ctx: OperationContext): 
   emit({ type: 'phase', phase: 'upload', message: `Uploading ${path.basename(local)} to ${joinLocation(store.location, name)}` });
   const size = (await fs.stat(local)).size;
   const progress = throttledProgress(emit, size);
-  await uploadFile(store, local, name, { signal: ctx.signal, onProgress: (done) => progress.update(done, 'upload') });
+  await uploadFile(store, local, name, {
+    signal: ctx.signal,
+    onProgress: (done) => progress.update(done, 'upload'),
+    onResume: (sent, parts) => emit({ type: 'phase', phase: 'upload', message: `Resuming the upload of ${name}: ${sent} of ${parts} parts were sent by an earlier run` }),
+  }).catch((error) => {
+    if (!isAicoError(error) || error.code === 'CANCELLED') throw error;
+    throw new AicoError(error.code, `${error.message} The backup is kept at ${local}.`, {
+      hint: `${error.hint ? `${error.hint} ` : ''}The next create to ${store.location} (or aico backup sync ${path.dirname(local)} ${store.location}) finishes its upload.`,
+      details: { ...error.details, kept_at: local },
+      cause: error,
+    });
+  });
   progress.flush(size);
   await fs.rm(local, { force: true });
   await fs.rm(journalOf(local), { force: true });

@@ -25,6 +25,8 @@ export const journalOf = (localPath: string): string => `${localPath}.upload.jso
 
 export interface UploadOptions {
   onProgress?: (done: number, total: number) => void;
+  /** An earlier run's upload goes on: `sent` of `parts` parts were already in the bucket. */
+  onResume?: (sent: number, parts: number) => void;
   signal?: AbortSignal;
 }
 
@@ -44,6 +46,7 @@ export async function uploadFile(store: S3Store, localPath: string, name: string
   });
   for (let attempt = 0; ; attempt++) {
     const journal = await startOrResume(store, localPath, name, st);
+    if (journal.resumed) opts.onResume?.(Object.keys(journal.parts).length, Math.max(1, Math.ceil(journal.size / journal.partBytes)));
     try {
       await sendParts(store, localPath, journal, opts);
       const parts = Object.entries(journal.parts)

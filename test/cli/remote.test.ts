@@ -1,0 +1,164 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { sampleMasterKey, seedSample } from '../../src/engine/index.js';
+import { runCli, tempDir, treeHashes, type CliResult } from '../helpers.js';
+import { startS3, S3_KEY } from '../s3-server.js';
+import { startSecretService } from '../secret-service.js';
+
+/**
+ * Every command against a bucket of a real S3 server (s3rver, in its own
+ * process so it can be killed mid-upload), through the built CLI.
+ */
+const root = tempDir('aico-remote-');
+const home = path.join(root, 'home');
+const s3 = await startS3();
+const env = {
+  ...s3.env,
+  XDG_CACHE_HOME: path.join(root, 'cache'),
+  AICO_BACKUP_PASSWORD: 'remote-test-password',
+  AICO_MASTER_KEY: sampleMasterKey(42),
+};
+const seen: CliResult[] = [];
+const cli = async (args: string[], more: Record<string, string | undefined> = {}, input?: string) => {
+  const r = await runCli(['--home', home, ...args], { env: { ...env, ...more }, ...(input ? { input } : {}) });
+  seen.push(r);
+  return r;
+};
+/** Files in the spool directories (outgoing/<bucket>-<id>/NAME); readdir's own recursive mode can hang on Node 20. */
+const spooled = async (): Promise<string[]> => {
+  const spool = path.join(root, 'cache', 'aico-backup', 'outgoing');
+  const dirs = await fs.readdir(spool).catch(() => [] as string[]);
+  return (await Promise.all(dirs.map(async (d) => (await fs.readdir(path.join(spool, d)).catch(() => [] as string[])).map((n) => path.join(spool, d, n))))).flat();
+};
+const names = async (url: string) => ((await cli(['backup', 'list', url, '--json'])).json.backups as Array<{ name: string }>).map((b) => b.name).sort();
+
+await seedSample({ home, sizeMb: 6 });
+
+describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
+  test('create (full, then an incremental whose parent is only in the bucket), list, verify, info, restore', async () => {
+    const full = await cli(['backup', 'create', '--output', 's3://backups/home', '--json']);
+    assert.equal(full.code, 0, full.stderr);
+    assert.match(full.json.backup.path, /^s3:\/\/backups\/home\/aico-backup-\d{8}-\d{6}\.tar\.zst\.enc$/);
+    // The local spool is empty once the upload is confirmed: the parent exists only in the bucket.
+    assert.deepEqual((await spooled()).filter((n) => path.basename(n).startsWith('aico-backup-')), []);
+    await cli(['demo', 'churn']);
+    const inc = await cli(['backup', 'create', '--type', 'incremental', '--output', 's3://backups/home', '--json']);
+    assert.equal(inc.code, 0, inc.stderr);
+    assert.equal(inc.json.backup.type, 'incremental');
+    assert.equal(inc.json.backup.parent_id, full.json.backup.id);
+    assert.ok(inc.json.backup.stored_bytes < inc.json.backup.data_bytes / 2, 'the parent\'s block index was read from the bucket: unchanged blocks are not stored again');
+
+    const listed = await cli(['backup', 'list', 's3://backups/home', '--json']);
+    assert.deepEqual(listed.json.backups.map((b: { type: string; chain_intact: boolean | null; encrypted: boolean }) => [b.type, b.chain_intact, b.encrypted]), [['incremental', true, true], ['full', null, true]]);
+
+    const verified = await cli(['backup', 'verify', inc.json.backup.path, '--json']);
+    assert.equal(verified.code, 0, verified.stderr);
+    assert.equal(verified.json.ok, true);
+    const info = await cli(['backup', 'info', inc.json.backup.path, '--json']);
+    assert.equal(info.json.info.metadata.id, inc.json.backup.id);
+
+    const target = path.join(root, 'restored');
+    const restored = await cli(['backup', 'restore', inc.json.backup.path, '--target', target, '--json']);
+    assert.equal(restored.code, 0, restored.stderr);
+    // Config byte for byte; the databases were validated through their engines by restore itself.
+    const want = await treeHashes(path.join(home, 'config'));
+    assert.ok(Object.keys(want).length > 0);
+    assert.deepEqual(await treeHashes(path.join(target, 'config')), want);
+    assert.ok((await fs.stat(path.join(target, 'data', 'aico.db'))).size > 0);
+  });
+
+  test('an upload cut off mid-way (the server killed) is kept locally and resumed by the next create; nothing half-written is listed', async () => {
+    const big = path.join(root, 'big-home');
+    await fs.mkdir(path.join(big, 'config'), { recursive: true });
+    await fs.writeFile(path.join(big, 'config', 'blob.bin'), randomBytes(120 << 20));
+    const run = runCli(['--home', big, 'backup', 'create', '--output', 's3://backups/big', '--include', 'config', '--compression', 'none', '--json'], { env });
+    // Killed once the journal records a finished part.
+    for (let i = 0; i < 3000; i++) {
+      const journals = (await spooled()).filter((n) => n.endsWith('.upload.json'));
+      const journal = journals[0] ? JSON.parse(await fs.readFile(journals[0], 'utf8').catch(() => '{}')) : null;
+      if (journal?.parts && Object.keys(journal.parts).length >= 1) break;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    await s3.stop();
+    const cut = await run;
+    seen.push(cut);
+    assert.equal(cut.code, 23, cut.stdout + cut.stderr);
+    assert.equal(cut.json.error.code, 'REMOTE_UNAVAILABLE');
+    assert.match(cut.json.error.message, /The backup is kept at /);
+    await s3.restart();
+    assert.deepEqual(await names('s3://backups/big'), [], 'no object under a backup name before the upload completes');
+
+    const resumed = await runCli(['--home', big, 'backup', 'create', '--output', 's3://backups/big', '--include', 'config', '--compression', 'none'], { env });
+    seen.push(resumed);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr + resumed.stdout, /Resuming the upload of aico-backup-\S+: [1-9]\d* of \d+ parts were sent by an earlier run/);
+    const both = await names('s3://backups/big');
+    assert.equal(both.length, 2);
+    for (const name of both) {
+      const v = await cli(['backup', 'verify', `s3://backups/big/${name}`, '--json']);
+      assert.equal(v.json.ok, true, `${name}: ${v.stderr}`);
+    }
+  });
+
+  test('sync both ways, each copy read back; --delete mirrors a cleanup; cleanup against the bucket', async () => {
+    const local = path.join(root, 'local-copy');
+    const down = await cli(['backup', 'sync', 's3://backups/home', local, '--json']);
+    assert.equal(down.code, 0, down.stderr);
+    assert.deepEqual(down.json.backups.map((b: { action: string }) => b.action), ['copied', 'copied']);
+    const inBucket = await names('s3://backups/home');
+    assert.deepEqual((await fs.readdir(local)).filter((n) => n.startsWith('aico-backup-')).sort(), inBucket);
+    const up = await cli(['backup', 'sync', local, 's3://backups/mirror', '--json']);
+    assert.equal(up.code, 0, up.stderr);
+    assert.deepEqual(await names('s3://backups/mirror'), inBucket);
+    const twice = await cli(['backup', 'sync', local, 's3://backups/mirror', '--json']);
+    assert.deepEqual([twice.json.backups.length, twice.json.present], [0, 2]);
+
+    // The incremental goes in the local copy; --delete removes it from the mirror too (its full backup stays).
+    await fs.rm(path.join(local, inBucket[1]!));
+    const mirrored = await cli(['backup', 'sync', local, 's3://backups/mirror', '--delete', '--json']);
+    assert.equal(mirrored.code, 0, mirrored.stderr);
+    assert.deepEqual(await names('s3://backups/mirror'), [inBucket[0]]);
+
+    // cleanup in the bucket: --keep-last 1 keeps the incremental and the full backup it needs.
+    const kept = await cli(['backup', 'cleanup', 's3://backups/home', '--keep-last', '1', '--json']);
+    assert.equal(kept.code, 0, kept.stderr);
+    assert.equal(kept.json.removed, 0);
+    const del = await cli(['backup', 'delete', `s3://backups/home/${inBucket[0]}`, '--json']);
+    assert.equal(del.code, 16, 'the full backup has a dependent in the bucket');
+    const all = await cli(['backup', 'delete', `s3://backups/home/${inBucket[0]}`, '--with-dependents', '--json']);
+    assert.equal(all.code, 0, all.stderr);
+    assert.deepEqual(await names('s3://backups/home'), []);
+  });
+
+  test('a wrong key, a missing bucket and an unreachable endpoint each have their own code; no secret in any output', async () => {
+    const badKey = await cli(['backup', 'list', 's3://backups/home', '--json'], { AWS_ACCESS_KEY_ID: 'NOSUCHKEY' });
+    assert.deepEqual([badKey.code, badKey.json.error.code], [20, 'REMOTE_AUTH']);
+    assert.match(badKey.json.error.message, new RegExp(`list s3://backups/home at ${s3.endpoint.replace(/\./g, '\\.')}`));
+    const noBucket = await cli(['backup', 'list', 's3://no-such-bucket/x', '--json']);
+    assert.deepEqual([noBucket.code, noBucket.json.error.code], [21, 'REMOTE_NO_BUCKET']);
+    const down = await cli(['backup', 'list', 's3://backups/home', '--json'], { AWS_ENDPOINT_URL: 'http://127.0.0.1:9' });
+    assert.deepEqual([down.code, down.json.error.code], [23, 'REMOTE_UNAVAILABLE']);
+    for (const r of seen) {
+      assert.ok(!(r.stdout + r.stderr).includes(S3_KEY.secret), 'the secret access key never appears in output');
+    }
+  });
+
+  test('remote login keeps the key in the keyring (read from stdin, never argv); commands then need no AWS_* variables', async () => {
+    const ss = await startSecretService();
+    const noVars = { ...ss.env, AWS_ACCESS_KEY_ID: undefined, AWS_SECRET_ACCESS_KEY: undefined };
+    const before = await cli(['backup', 'remote', 'status', '--json'], noVars);
+    assert.equal(before.json.credentials, 'aws-default-chain');
+    const login = await cli(['backup', 'remote', 'login', '--json'], noVars, `${S3_KEY.id}\n${S3_KEY.secret}\n`);
+    assert.equal(login.code, 0, login.stderr);
+    assert.deepEqual([login.json.credentials, login.json.keyring_account], ['keyring', `s3:127.0.0.1:${s3.port}`]);
+    const listed = await cli(['backup', 'list', 's3://backups/mirror', '--json'], noVars);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(listed.json.backups.length, 1);
+    const out = await cli(['backup', 'remote', 'logout', '--json'], noVars);
+    assert.equal(out.json.removed, true);
+    for (const r of seen) assert.ok(!(r.stdout + r.stderr).includes(S3_KEY.secret));
+  });
+});
