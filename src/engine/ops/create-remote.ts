@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { noopSink, throttledProgress, type OperationContext } from '../events.js';
+import { noopSink, throttledProgress, type EngineEvent, type OperationContext } from '../events.js';
 import { renumbered } from '../archive/naming.js';
 import { AicoError, isAicoError } from '../errors.js';
 import { isRemote, joinLocation, S3Store } from '../store/index.js';
@@ -18,15 +18,25 @@ import { create, type CreateOptions, type CreateResult } from './create.js';
  */
 export async function createBackup(opts: CreateOptions, ctx: OperationContext = {}): Promise<CreateResult> {
   if (!isRemote(opts.outputDir)) return create(opts, ctx);
+  const started = Date.now();
   const env = opts.env ?? process.env;
   const store = new S3Store(opts.outputDir, env);
   const spool = await spoolDir(store.location, env);
   const lock = await store.lock('create');
   try {
     await uploadPending(store, spool, ctx);
-    const result = await create({ ...opts, outputDir: spool, parentDir: store.location }, ctx);
+    // create's summary waits for the upload: a consumer takes `summary` as the end.
+    let summary: EngineEvent | null = null;
+    const emit = ctx.onEvent ?? noopSink;
+    const onEvent = (e: EngineEvent) => (e.type === 'summary' && e.op === 'create' && !e.parent ? (summary = e) : emit(e));
+    const result = await create({ ...opts, outputDir: spool, parentDir: store.location }, { ...ctx, onEvent });
     const local = result.backup.path;
     result.backup.path = await uploadOne(store, local, ctx);
+    const made = summary as EngineEvent | null;
+    if (made?.type === 'summary') {
+      result.durationMs = Date.now() - started;
+      emit({ ...made, durationMs: result.durationMs });
+    }
     return result;
   } finally {
     await lock.release().catch(() => {});
