@@ -5,7 +5,7 @@ import { renumbered } from '../archive/naming.js';
 import { AicoError, isAicoError } from '../errors.js';
 import { isRemote, joinLocation, S3Store } from '../store/index.js';
 import { spoolDir } from '../store/spool.js';
-import { journalOf, uploadFile } from '../store/s3-upload.js';
+import { journalOf } from '../store/s3-upload.js';
 import { LocalStore } from '../store/local-store.js';
 import { create, type CreateOptions, type CreateResult } from './create.js';
 
@@ -63,7 +63,7 @@ async function uploadOne(store: S3Store, local: string, ctx: OperationContext): 
   emit({ type: 'phase', phase: 'upload', message: `Uploading ${path.basename(local)} to ${joinLocation(store.location, name)}` });
   const size = (await fs.stat(local)).size;
   const progress = throttledProgress(emit, size);
-  await uploadFile(store, local, name, {
+  await store.put(local, name, {
     signal: ctx.signal,
     onProgress: (done) => progress.update(done, 'upload'),
     onResume: (sent, parts) => emit({ type: 'phase', phase: 'upload', message: `Resuming the upload of ${name}: ${sent} of ${parts} parts were sent by an earlier run` }),

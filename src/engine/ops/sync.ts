@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { AicoError, throwIfAborted } from '../errors.js';
 import { noopSink, throttledProgress, warningEvent, type OperationContext } from '../events.js';
-import { AtomicFile, ensurePrivateDir } from '../fsutil/atomic-file.js';
-import { isRemote, joinLocation, resolveLocation, S3Store, storeFor, type BackupStore } from '../store/index.js';
-import { uploadFile } from '../store/s3-upload.js';
+import { ensurePrivateDir } from '../fsutil/atomic-file.js';
+import { isRemote, joinLocation, LocalStore, resolveLocation, storeFor, type BackupStore } from '../store/index.js';
 import { deleteBackups } from './delete.js';
 
 export interface SyncOptions {
@@ -101,64 +99,42 @@ export async function sync(opts: SyncOptions, ctx: OperationContext = {}): Promi
   return { from: from.location, to: to.location, backups, present, bytes, durationMs };
 }
 
-/** One archive from one store to the other, then read back from the destination and compared by sha256. */
+/**
+ * One archive from one store to the other, then read back from the
+ * destination and compared by sha256. A local archive is hashed as it is read
+ * for the copy only if it comes as a stream; a file is put whole (a bucket
+ * uploads it by parts, resumably) and hashed on its own.
+ */
 async function copyOne(from: BackupStore, to: BackupStore, name: string, onBytes: (n: number) => void, signal?: AbortSignal): Promise<string> {
-  let local: string;
-  let scratch: string | null = null;
-  const hash = createHash('sha256');
-  if (from instanceof S3Store) {
-    // Downloaded into the destination directory under a partial name, or into a scratch file for a bucket-to-bucket copy.
-    const dir = to instanceof S3Store ? (scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'aico-sync-'))) : to.location;
-    await ensurePrivateDir(dir);
-    const out = await AtomicFile.create(path.join(dir, name));
-    try {
-      let n = 0;
-      for await (const chunk of (await from.download(name, signal)) as AsyncIterable<Buffer>) {
-        throwIfAborted(signal);
-        hash.update(chunk);
-        await out.write(chunk);
-        onBytes((n += chunk.length));
-      }
-      await out.commit();
-    } catch (error) {
-      await out.abort();
-      throw error;
-    }
-    local = path.join(dir, name);
+  let sha256: string;
+  const opts = { onProgress: onBytes, ...(signal ? { signal } : {}) };
+  if (from instanceof LocalStore) {
+    const file = path.join(from.location, name);
+    sha256 = await hashOf(await from.stream(name, signal));
+    await to.put(file, name, opts);
   } else {
-    local = path.join(from.location, name);
+    const hash = createHash('sha256');
+    const source = await from.stream(name, signal);
+    await to.receive(name, (async function* () {
+      for await (const chunk of source) {
+        hash.update(chunk);
+        yield chunk;
+      }
+    })(), opts);
+    sha256 = hash.digest('hex');
   }
-  const sha256 = from instanceof S3Store ? hash.digest('hex') : (await hashFile(local)).toString('hex');
-  try {
-    if (to instanceof S3Store) await uploadFile(to, local, name, { signal, onProgress: (d) => onBytes(d) });
-    const back = await hashStored(to, name);
-    if (back !== sha256) {
-      await to.remove(name).catch(() => {});
-      throw new AicoError('CHECKSUM_MISMATCH', `The copy of ${name} in ${to.location} does not read back as it was sent (sha256 ${back} instead of ${sha256}); it was removed.`, {
-        hint: 'Run sync again; if it happens again, check the destination disk or the object store.',
-      });
-    }
-    return sha256;
-  } finally {
-    if (scratch) await fs.rm(scratch, { recursive: true, force: true });
+  const back = await hashOf(await to.stream(name, signal));
+  if (back !== sha256) {
+    await to.remove(name).catch(() => {});
+    throw new AicoError('CHECKSUM_MISMATCH', `The copy of ${name} in ${to.location} does not read back as it was sent (sha256 ${back} instead of ${sha256}); it was removed.`, {
+      hint: 'Run sync again; if it happens again, check the destination disk or the object store.',
+    });
   }
+  return sha256;
 }
 
-async function hashFile(file: string): Promise<Buffer> {
+async function hashOf(chunks: AsyncIterable<Buffer>): Promise<string> {
   const h = createHash('sha256');
-  const handle = await fs.open(file, 'r');
-  try {
-    for await (const chunk of handle.createReadStream({ highWaterMark: 1 << 20 })) h.update(chunk as Buffer);
-  } finally {
-    await handle.close();
-  }
-  return h.digest();
-}
-
-/** sha256 of an archive as the store gives it back. */
-async function hashStored(store: BackupStore, name: string): Promise<string> {
-  if (!(store instanceof S3Store)) return (await hashFile(path.join(store.location, name))).toString('hex');
-  const h = createHash('sha256');
-  for await (const chunk of (await store.download(name)) as AsyncIterable<Buffer>) h.update(chunk);
+  for await (const chunk of chunks) h.update(chunk);
   return h.digest('hex');
 }

@@ -7,7 +7,13 @@ import { remoteError } from './s3-errors.js';
 import { acquireRemoteLock } from './s3-lock.js';
 import { RangedObject } from './s3-file.js';
 import { parseS3, s3Url, type S3Location } from './location.js';
-import type { BackupStore, StoredBackup } from './types.js';
+import type { BackupStore, PutOptions, StoredBackup } from './types.js';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { ensurePrivateDir } from '../fsutil/atomic-file.js';
+import { LocalStore } from './local-store.js';
+import { spoolDir } from './spool.js';
+import { uploadFile } from './s3-upload.js';
 
 /** Backups under a bucket prefix: object names are archive names, objects are written once. */
 export class S3Store implements BackupStore {
@@ -77,7 +83,24 @@ export class S3Store implements BackupStore {
     return new RangedObject(found.bytes, (start, end) => this.getRange(name, start, end));
   }
 
+  /**
+   * One ranged GET. The SDK retries a request that fails before its answer;
+   * a body cut off mid-way is retried here, with the same backoff.
+   */
   async getRange(name: string, start: number, endInclusive: number): Promise<Buffer> {
+    const { settings } = await this.connection();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.getRangeOnce(name, start, endInclusive);
+      } catch (error) {
+        const again = error instanceof AicoError && (error.code === 'REMOTE_UNAVAILABLE' || error.code === 'IO_ERROR') && attempt < settings.maxAttempts;
+        if (!again) throw error;
+        await new Promise((resolve) => setTimeout(resolve, Math.min(20_000, 100 * 2 ** attempt * (0.5 + Math.random()))));
+      }
+    }
+  }
+
+  private async getRangeOnce(name: string, start: number, endInclusive: number): Promise<Buffer> {
     return this.call('read', name, async (c) => {
       const r = await c.client.send(new c.s3.GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(name), Range: `bytes=${start}-${endInclusive}` }));
       const bytes = Buffer.from(await r.Body!.transformToByteArray());
@@ -88,12 +111,32 @@ export class S3Store implements BackupStore {
     });
   }
 
-  /** The object as a stream (sync copies it whole). */
-  async download(name: string, signal?: AbortSignal): Promise<NodeJS.ReadableStream> {
+  async stream(name: string, signal?: AbortSignal): Promise<AsyncIterable<Buffer>> {
     return this.call('download', name, async (c) => {
       const r = await c.client.send(new c.s3.GetObjectCommand({ Bucket: this.where.bucket, Key: this.key(name) }), { abortSignal: signal });
-      return r.Body as NodeJS.ReadableStream;
+      return r.Body as AsyncIterable<Buffer>;
     });
+  }
+
+  async put(file: string, name: string, opts: PutOptions = {}): Promise<void> {
+    if (await this.head(name)) throw new AicoError('IO_ERROR', `${s3Url(this.where, name)} exists already; backups are never overwritten.`);
+    // The journal of an unfinished upload lives in this bucket's spool, not beside a file in someone's backup directory.
+    const spool = await spoolDir(this.location, this.env);
+    await ensurePrivateDir(spool);
+    await uploadFile(this, file, name, { ...opts, journalIn: spool });
+  }
+
+  /**
+   * Spooled to a local file first, then put: the upload can then be resumed
+   * and its parts retried, which a stream read once cannot.
+   */
+  async receive(name: string, chunks: AsyncIterable<Buffer>, opts: PutOptions = {}): Promise<void> {
+    const spool = await spoolDir(this.location, this.env);
+    await ensurePrivateDir(spool);
+    const local = new LocalStore(spool);
+    await local.receive(name, chunks, { ...(opts.signal ? { signal: opts.signal } : {}) });
+    await this.put(path.join(spool, name), name, opts);
+    await fs.rm(path.join(spool, name), { force: true });
   }
 
   async remove(name: string): Promise<void> {

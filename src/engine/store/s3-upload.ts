@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import path from 'node:path';
 import { AicoError, fromFsError, isAicoError, throwIfAborted } from '../errors.js';
 import { replaceFile } from '../fsutil/atomic-file.js';
 import { s3Url } from './location.js';
@@ -21,13 +22,16 @@ interface UploadJournal {
   parts: Record<string, string>;
 }
 
-export const journalOf = (localPath: string): string => `${localPath}.upload.json`;
+/** Beside a spooled archive; for a file elsewhere (sync from a directory) `journalIn` names the spool it goes in. */
+export const journalOf = (localPath: string, journalIn?: string): string => `${journalIn ? path.join(journalIn, path.basename(localPath)) : localPath}.upload.json`;
 
 export interface UploadOptions {
   onProgress?: (done: number, total: number) => void;
   /** An earlier run's upload goes on: `sent` of `parts` parts were already in the bucket. */
   onResume?: (sent: number, parts: number) => void;
   signal?: AbortSignal;
+  /** The directory of the upload journal, when not beside the file. */
+  journalIn?: string;
 }
 
 /**
@@ -44,11 +48,12 @@ export async function uploadFile(store: S3Store, localPath: string, name: string
   const st = await fs.stat(localPath).catch((error) => {
     throw fromFsError(error, localPath);
   });
+  const journalFile = journalOf(localPath, opts.journalIn);
   for (let attempt = 0; ; attempt++) {
-    const journal = await startOrResume(store, localPath, name, st);
+    const journal = await startOrResume(store, journalFile, name, st);
     if (journal.resumed) opts.onResume?.(Object.keys(journal.parts).length, Math.max(1, Math.ceil(journal.size / journal.partBytes)));
     try {
-      await sendParts(store, localPath, journal, opts);
+      await sendParts(store, localPath, journalFile, journal, opts);
       const parts = Object.entries(journal.parts)
         .map(([n, ETag]) => ({ PartNumber: Number(n), ETag }))
         .sort((a, b) => a.PartNumber - b.PartNumber);
@@ -56,12 +61,12 @@ export async function uploadFile(store: S3Store, localPath: string, name: string
         c.client.send(new c.s3.CompleteMultipartUploadCommand({ Bucket: journal.bucket, Key: journal.key, UploadId: journal.uploadId, MultipartUpload: { Parts: parts } })),
       );
       await confirm(store, name, st.size);
-      await fs.rm(journalOf(localPath), { force: true });
+      await fs.rm(journalFile, { force: true });
       return { bytes: st.size, resumed: journal.resumed };
     } catch (error) {
       // The server forgot the upload (expired, aborted, or restarted without its parts): once more from the start.
       if (attempt === 0 && isNoSuchUpload(error)) {
-        await fs.rm(journalOf(localPath), { force: true });
+        await fs.rm(journalFile, { force: true });
         continue;
       }
       throw error;
@@ -69,20 +74,20 @@ export async function uploadFile(store: S3Store, localPath: string, name: string
   }
 }
 
-async function startOrResume(store: S3Store, localPath: string, name: string, st: { size: number; mtimeMs: number }): Promise<UploadJournal & { resumed: boolean }> {
+async function startOrResume(store: S3Store, journalFile: string, name: string, st: { size: number; mtimeMs: number }): Promise<UploadJournal & { resumed: boolean }> {
   const key = store.key(name);
-  const old = await fs.readFile(journalOf(localPath), 'utf8').then((t) => JSON.parse(t) as UploadJournal, () => null);
+  const old = await fs.readFile(journalFile, 'utf8').then((t) => JSON.parse(t) as UploadJournal, () => null);
   if (old && old.bucket === store.where.bucket && old.key === key && old.size === st.size && old.mtimeMs === st.mtimeMs) return { ...old, resumed: true };
   const partBytes = Math.max(PART_BYTES, Math.ceil(st.size / MAX_PARTS / (1 << 20)) * (1 << 20));
   const created = await store.call('start upload of', name, (c) =>
     c.client.send(new c.s3.CreateMultipartUploadCommand({ Bucket: store.where.bucket, Key: key, ContentType: 'application/octet-stream' })),
   );
   const journal: UploadJournal = { bucket: store.where.bucket, key, uploadId: created.UploadId!, size: st.size, mtimeMs: st.mtimeMs, partBytes, parts: {} };
-  await replaceFile(journalOf(localPath), JSON.stringify(journal));
+  await replaceFile(journalFile, JSON.stringify(journal));
   return { ...journal, resumed: false };
 }
 
-async function sendParts(store: S3Store, localPath: string, journal: UploadJournal, opts: UploadOptions): Promise<void> {
+async function sendParts(store: S3Store, localPath: string, journalFile: string, journal: UploadJournal, opts: UploadOptions): Promise<void> {
   const count = Math.max(1, Math.ceil(journal.size / journal.partBytes));
   const todo = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !journal.parts[n]);
   let done = (count - todo.length) * journal.partBytes;
@@ -105,7 +110,7 @@ async function sendParts(store: S3Store, localPath: string, journal: UploadJourn
         );
         journal.parts[n] = part.ETag!;
         // One journal write at a time, each a whole new file: a crash keeps the last complete one.
-        writing = writing.then(() => replaceFile(journalOf(localPath), JSON.stringify(journal)));
+        writing = writing.then(() => replaceFile(journalFile, JSON.stringify(journal)));
         await writing;
         done += length;
         opts.onProgress?.(Math.min(done, journal.size), journal.size);
