@@ -33,6 +33,19 @@ const spooled = async (): Promise<string[]> => {
   const dirs = await fs.readdir(spool).catch(() => [] as string[]);
   return (await Promise.all(dirs.map(async (d) => (await fs.readdir(path.join(spool, d)).catch(() => [] as string[])).map((n) => path.join(spool, d, n))))).flat();
 };
+/** The pid of the CLI once it has stopped itself (AICO_FAULT_STOP). */
+async function stoppedCli(): Promise<number> {
+  for (let i = 0; i < 6000; i++) {
+    for (const pid of await fs.readdir('/proc').catch(() => [] as string[])) {
+      if (!/^\d+$/.test(pid)) continue;
+      const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+      if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'T') continue;
+      if ((await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes('s3://backups/big')) return Number(pid);
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error('the CLI never stopped at its fault point');
+}
 const names = async (url: string) => ((await cli(['backup', 'list', url, '--json'])).json.backups as Array<{ name: string }>).map((b) => b.name).sort();
 
 await seedSample({ home, sizeMb: 6 });
@@ -73,34 +86,49 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
   test('an upload cut off mid-way (the server killed) is kept locally and resumed by the next create; nothing half-written is listed', async () => {
     const big = path.join(root, 'big-home');
     await fs.mkdir(path.join(big, 'config'), { recursive: true });
-    await fs.writeFile(path.join(big, 'config', 'blob.bin'), randomBytes(120 << 20));
-    const run = runCli(['--home', big, 'backup', 'create', '--output', 's3://backups/big', '--include', 'config', '--compression', 'none', '--json'], { env });
-    // Killed once the journal records a finished part.
-    for (let i = 0; i < 3000; i++) {
-      const journals = (await spooled()).filter((n) => n.endsWith('.upload.json'));
-      const journal = journals[0] ? JSON.parse(await fs.readFile(journals[0], 'utf8').catch(() => '{}')) : null;
-      if (journal?.parts && Object.keys(journal.parts).length >= 1) break;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    await fs.writeFile(path.join(big, 'config', 'blob.bin'), randomBytes(24 << 20));
+    const args = ['--home', big, 'backup', 'create', '--output', 's3://backups/big', '--include', 'config', '--compression', 'none', '--json'];
+    const parts = { AICO_S3_PART_MIB: '5' };
+    // The CLI stops itself after its second part is journalled; the server dies; the CLI goes on.
+    const run = runCli(args, { env: { ...env, ...parts, AICO_FAULT_STOP: 'upload:2' } });
+    const pid = await stoppedCli();
+    assert.ok(!(await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(S3_KEY.secret), 'no secret in the argv of the running CLI');
     await s3.stop();
+    process.kill(pid, 'SIGCONT');
     const cut = await run;
     seen.push(cut);
     assert.equal(cut.code, 23, cut.stdout + cut.stderr);
     assert.equal(cut.json.error.code, 'REMOTE_UNAVAILABLE');
     assert.match(cut.json.error.message, /The backup is kept at /);
+    assert.match(cut.json.error.message, new RegExp(`at ${s3.endpoint.replace(/\./g, '\\.')}`), 'the endpoint is named');
     await s3.restart();
     assert.deepEqual(await names('s3://backups/big'), [], 'no object under a backup name before the upload completes');
 
-    const resumed = await runCli(['--home', big, 'backup', 'create', '--output', 's3://backups/big', '--include', 'config', '--compression', 'none'], { env });
+    const resumed = await runCli(args.filter((a) => a !== '--json'), { env: { ...env, ...parts } });
     seen.push(resumed);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stderr + resumed.stdout, /Resuming the upload of aico-backup-\S+: [1-9]\d* of \d+ parts were sent by an earlier run/);
+    assert.match(resumed.stderr + resumed.stdout, /Resuming the upload of aico-backup-\S+: [2-9] of 5 parts were sent by an earlier run/);
     const both = await names('s3://backups/big');
     assert.equal(both.length, 2);
     for (const name of both) {
       const v = await cli(['backup', 'verify', `s3://backups/big/${name}`, '--json']);
       assert.equal(v.json.ok, true, `${name}: ${v.stderr}`);
     }
+    assert.deepEqual((await spooled()).filter((f) => f.includes('big') || path.basename(f).startsWith('aico-backup-')), [], 'the spool is empty once both uploads are confirmed');
+  });
+
+  test('a create killed mid-upload (power cut) leaves no object; the next create finishes that upload first', async () => {
+    const big = path.join(root, 'big-home');
+    const args = ['--home', big, 'backup', 'create', '--output', 's3://backups/killed', '--include', 'config', '--compression', 'none', '--json'];
+    const parts = { AICO_S3_PART_MIB: '5' };
+    const killed = await runCli(args, { env: { ...env, ...parts, AICO_FAULT: 'upload:3' } });
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.deepEqual(await names('s3://backups/killed'), []);
+    assert.equal((await spooled()).filter((f) => f.endsWith('.upload.json')).length, 1, 'the journal of the upload is kept');
+    const next = await runCli(args, { env: { ...env, ...parts } });
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stderr, /Resuming the upload of aico-backup-\S+: [3-5] of 5 parts were sent by an earlier run/);
+    assert.equal((await names('s3://backups/killed')).length, 2);
   });
 
   test('sync both ways, each copy read back; --delete mirrors a cleanup; cleanup against the bucket', async () => {

@@ -37,6 +37,7 @@ export const backupConfigSchema = z
         path_style: z.boolean().optional(),
         max_attempts: z.number().int().min(1).max(20).optional(),
         profile: z.string().min(1).optional(),
+        part_size_mib: z.number().int().min(5).max(5120).optional(),
       })
       .strict()
       .optional(),

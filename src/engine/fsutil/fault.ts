@@ -5,8 +5,17 @@
  * of a chain is staged); a journaled swap (swap-journal.ts) names 'swap:N'
  * and 'commit'; the archive writer names 'delta-blocks' (after a file's
  * changed blocks are written); delete (and cleanup through it) 'delete:N'
- * after its Nth removal.
+ * after its Nth removal; an S3 upload 'upload:N' after its Nth journalled part.
  */
 export function maybeCrash(point: string): void {
   if (process.env.AICO_FAULT === point) process.kill(process.pid, 'SIGKILL');
+}
+
+/**
+ * Test hook: with AICO_FAULT_STOP=<point> the process stops itself (SIGSTOP)
+ * there, so a test can change the world under it (stop the S3 server) and let
+ * it go on (SIGCONT). Uploads name 'upload:N' after their Nth journalled part.
+ */
+export function maybeStop(point: string): void {
+  if (process.env.AICO_FAULT_STOP === point) process.kill(process.pid, 'SIGSTOP');
 }

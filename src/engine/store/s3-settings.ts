@@ -14,6 +14,8 @@ export interface S3Settings {
   max_attempts?: number;
   /** An AWS profile in ~/.aws/config and ~/.aws/credentials. */
   profile?: string;
+  /** Multipart upload part size in MiB (S3's least is 5): what one retry resends, and what a resumed upload has at most lost. */
+  part_size_mib?: number;
 }
 
 let configured: () => Promise<S3Settings | undefined> = async () => undefined;
@@ -37,6 +39,7 @@ export interface ResolvedS3Settings {
   pathStyle: boolean;
   maxAttempts: number;
   profile: string | undefined;
+  partBytes: number;
 }
 
 export function s3Settings(env: NodeJS.ProcessEnv = process.env, configured: S3Settings = {}): ResolvedS3Settings {
@@ -49,6 +52,7 @@ export function s3Settings(env: NodeJS.ProcessEnv = process.env, configured: S3S
     pathStyle: pathStyleEnv ? pathStyleEnv === 'true' || pathStyleEnv === '1' : (configured.path_style ?? Boolean(endpoint)),
     maxAttempts: Number(env.AICO_S3_MAX_ATTEMPTS) || configured.max_attempts || 5,
     profile: env.AWS_PROFILE || configured.profile,
+    partBytes: Math.max(5, Math.min(5120, Number(env.AICO_S3_PART_MIB) || configured.part_size_mib || 16)) * (1 << 20),
   };
 }
 

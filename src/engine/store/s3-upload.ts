@@ -3,11 +3,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AicoError, fromFsError, isAicoError, throwIfAborted } from '../errors.js';
 import { replaceFile } from '../fsutil/atomic-file.js';
+import { maybeCrash, maybeStop } from '../fsutil/fault.js';
 import { s3Url } from './location.js';
 import type { S3Store } from './s3-store.js';
 
-/** Parts of 16 MiB, more for files over 140 GiB (S3 allows 10,000 parts); two in flight. */
-const PART_BYTES = 16 << 20;
+/** Parts of backup.s3.part_size_mib (16 MiB), larger for files too big for S3's 10,000 parts; two in flight. */
 const MAX_PARTS = 9_000;
 const IN_FLIGHT = 2;
 
@@ -66,6 +66,7 @@ export async function uploadFile(store: S3Store, localPath: string, name: string
     } catch (error) {
       // The server forgot the upload (expired, aborted, or restarted without its parts): once more from the start.
       if (attempt === 0 && isNoSuchUpload(error)) {
+        await abandon(store, journal);
         await fs.rm(journalFile, { force: true });
         continue;
       }
@@ -78,7 +79,10 @@ async function startOrResume(store: S3Store, journalFile: string, name: string, 
   const key = store.key(name);
   const old = await fs.readFile(journalFile, 'utf8').then((t) => JSON.parse(t) as UploadJournal, () => null);
   if (old && old.bucket === store.where.bucket && old.key === key && old.size === st.size && old.mtimeMs === st.mtimeMs) return { ...old, resumed: true };
-  const partBytes = Math.max(PART_BYTES, Math.ceil(st.size / MAX_PARTS / (1 << 20)) * (1 << 20));
+  // The file is not the one the journal's upload sent: its parts go (S3 bills them until aborted).
+  if (old?.uploadId) await abandon(store, old);
+  const { settings } = await store.connection();
+  const partBytes = Math.max(settings.partBytes, Math.ceil(st.size / MAX_PARTS / (1 << 20)) * (1 << 20));
   const created = await store.call('start upload of', name, (c) =>
     c.client.send(new c.s3.CreateMultipartUploadCommand({ Bucket: store.where.bucket, Key: key, ContentType: 'application/octet-stream' })),
   );
@@ -109,9 +113,13 @@ async function sendParts(store: S3Store, localPath: string, journalFile: string,
           }),
         );
         journal.parts[n] = part.ETag!;
+        // Counted now: the other worker may add its part before this one's journal write is done.
+        const sent = Object.keys(journal.parts).length;
         // One journal write at a time, each a whole new file: a crash keeps the last complete one.
         writing = writing.then(() => replaceFile(journalFile, JSON.stringify(journal)));
         await writing;
+        maybeCrash(`upload:${sent}`);
+        maybeStop(`upload:${sent}`);
         done += length;
         opts.onProgress?.(Math.min(done, journal.size), journal.size);
       }
@@ -120,6 +128,13 @@ async function sendParts(store: S3Store, localPath: string, journalFile: string,
   } finally {
     await handle.close();
   }
+}
+
+/** Best effort: servers without AbortMultipartUpload (s3rver answers 405) keep the parts until their own cleanup. */
+async function abandon(store: S3Store, journal: UploadJournal): Promise<void> {
+  await store
+    .call('abort upload of', nameOf(journal), (c) => c.client.send(new c.s3.AbortMultipartUploadCommand({ Bucket: journal.bucket, Key: journal.key, UploadId: journal.uploadId })))
+    .catch(() => {});
 }
 
 const nameOf = (j: UploadJournal) => j.key.slice(j.key.lastIndexOf('/') + 1);
