@@ -182,6 +182,7 @@ verify. See docs/RETENTION.md.`),
     .option('--exclude <list>', `leave out these sources (${SOURCE_LIST})`)
     .option('--password-file <file>', 'the backup password, in a file only you can read (chmod 600); else the stored password')
     .option('--no-cleanup', 'do not apply the retention policy after each backup')
+    .option('--sync-to <place...>', 'after each backup, sync to these (directories or s3:// URLs)')
     .option('--disabled', 'save it switched off')
     .option('--replace', 'replace the schedule with this name')
     .action(async (flags, cmd: Command) => run((ctx) => runScheduleCreate(ctx, flags), globals(cmd)));

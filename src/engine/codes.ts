@@ -103,6 +103,10 @@ export const WARNING_CODES = {
     from: 'schedule run-due',
     meaning: 'the scheduled backup was made, but the retention cleanup after it failed; the message says why. The run still counts as a success',
   },
+  SYNC_FAILED: {
+    from: 'schedule run-due',
+    meaning: 'the scheduled backup was made, but copying the backups to one of the schedule\'s `sync_to` places failed; the message names the place and says why. The run still counts as a success, and the next run copies what is missing',
+  },
   NO_MIGRATION_BACKUP: {
     from: 'migrate encrypt',
     meaning: 'no backup was made before the migration (`--no-create-backup`): the plaintext home kept aside is the only way back until `migrate finalize`',

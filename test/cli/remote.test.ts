@@ -161,6 +161,24 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
     assert.deepEqual(await names('s3://backups/home'), []);
   });
 
+  test('a schedule writing to a bucket runs under the bucket\'s lock, cleans up there and syncs to a directory after each backup', async () => {
+    const copy = path.join(root, 'scheduled-copy');
+    const made = await cli(['backup', 'schedule', 'create', '--name', 'offsite', '--frequency', 'daily', '--output', 's3://backups/sched', '--sync-to', copy, '--include', 'config,libsql', '--json']);
+    assert.equal(made.code, 0, made.stderr);
+    assert.deepEqual([made.json.schedule.output_dir, made.json.schedule.sync_to], ['s3://backups/sched', [copy]]);
+    for (let i = 0; i < 2; i++) {
+      const r = await cli(['backup', 'schedule', 'run-due', '--now', 'offsite', '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const run = r.json.runs[0];
+      assert.deepEqual([run.ok, run.warnings, run.synced], [true, [], [{ to: copy, copied: 1, deleted: 0 }]]);
+      assert.match(run.backup.path, /^s3:\/\/backups\/sched\//);
+    }
+    const inBucket = await names('s3://backups/sched');
+    assert.equal(inBucket.length, 2);
+    assert.deepEqual((await fs.readdir(copy)).filter((n) => n.startsWith('aico-backup-')).sort(), inBucket);
+    assert.deepEqual(await spooled().then((f) => f.filter((x) => path.basename(x).startsWith('aico-backup-'))), []);
+  });
+
   test('a wrong key, a missing bucket and an unreachable endpoint each have their own code; no secret in any output', async () => {
     const badKey = await cli(['backup', 'list', 's3://backups/home', '--json'], { AWS_ACCESS_KEY_ID: 'NOSUCHKEY' });
     assert.deepEqual([badKey.code, badKey.json.error.code], [20, 'REMOTE_AUTH']);

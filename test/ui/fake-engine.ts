@@ -432,7 +432,7 @@ export class FakeEngine {
       const at = new Date().toISOString();
       this.scheduleStates.set(name, { created: at, last_attempt: at, last_outcome: 'ok', last_success: at, last_backup: entry.path, last_error: null });
       ctx.onEvent?.({ type: 'summary', op: 'schedule', ok: true, durationMs: Date.now() - started });
-      return { runs: [{ name, scheduled_for: null, ok: true, backup: { path: entry.path, type: 'full', bytes: entry.bytes, files: 14 }, cleanup: { removed: 0, bytes: 0 }, warnings: [], error: null, duration_ms: Date.now() - started }], not_due: [], durationMs: Date.now() - started };
+      return { runs: [{ name, scheduled_for: null, ok: true, backup: { path: entry.path, type: 'full', bytes: entry.bytes, files: 14 }, cleanup: { removed: 0, bytes: 0 }, synced: [], warnings: [], error: null, duration_ms: Date.now() - started }], not_due: [], durationMs: Date.now() - started };
     },
 
     // The engine's own lookup (order, password file), over this fake's environment and keyring.

@@ -16,6 +16,7 @@ import { formatBytes, formatDuration } from '../format.js';
 
 export interface ScheduleCreateFlags {
   name?: string;
+  syncTo?: string[];
   frequency?: string;
   time?: string;
   day?: string;
@@ -72,6 +73,7 @@ export async function runScheduleCreate(ctx: RunContext, flags: ScheduleCreateFl
     ...(flags.exclude !== undefined ? { exclude: list(flags.exclude) } : {}),
     ...(flags.passwordFile !== undefined ? { password_file: path.resolve(flags.passwordFile) } : {}),
     ...(flags.cleanup === false ? { cleanup: false } : {}),
+    ...(flags.syncTo?.length ? { sync_to: flags.syncTo.map(resolveLocation) } : {}),
   };
   // Weekly without a day: Sunday, as the seed's schedule block has it; daily and weekly without a time: 02:00.
   if (input.frequency && input.time === undefined) input.time = '02:00';
@@ -146,6 +148,7 @@ export async function runScheduleRunDue(ctx: RunContext, force: string[]): Promi
             [
               `${x.name}: ${x.backup!.type} backup ${x.backup!.path} (${formatBytes(x.backup!.bytes)}, ${formatDuration(x.duration_ms)})`,
               x.cleanup ? `  cleanup removed ${x.cleanup.removed} backup(s), freed ${formatBytes(x.cleanup.bytes)}` : '',
+              ...x.synced.map((y) => `  synced to ${y.to}: ${y.copied} copied, ${y.deleted} deleted`),
               ...x.warnings.map((w) => `  warning ${w.code}: ${w.message}`),
             ]
               .filter(Boolean)

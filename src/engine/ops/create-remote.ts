@@ -22,14 +22,15 @@ export async function createBackup(opts: CreateOptions, ctx: OperationContext = 
   const env = opts.env ?? process.env;
   const store = new S3Store(opts.outputDir, env);
   const spool = await spoolDir(store.location, env);
-  const lock = await store.lock('create');
+  // A caller that holds the bucket's lock (a scheduled run, which cleans up under it) keeps it.
+  const lock = opts.lock ?? (await store.lock('create'));
   try {
     await uploadPending(store, spool, ctx);
     // create's summary waits for the upload: a consumer takes `summary` as the end.
     let summary: EngineEvent | null = null;
     const emit = ctx.onEvent ?? noopSink;
     const onEvent = (e: EngineEvent) => (e.type === 'summary' && e.op === 'create' && !e.parent ? (summary = e) : emit(e));
-    const result = await create({ ...opts, outputDir: spool, parentDir: store.location }, { ...ctx, onEvent });
+    const result = await create({ ...opts, lock: undefined, outputDir: spool, parentDir: store.location }, { ...ctx, onEvent });
     const local = result.backup.path;
     result.backup.path = await uploadOne(store, local, ctx);
     const made = summary as EngineEvent | null;
@@ -39,7 +40,7 @@ export async function createBackup(opts: CreateOptions, ctx: OperationContext = 
     }
     return result;
   } finally {
-    await lock.release().catch(() => {});
+    if (!opts.lock) await lock.release().catch(() => {});
   }
 }
 

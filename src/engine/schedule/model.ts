@@ -49,6 +49,12 @@ export const scheduleSchema = z
     cleanup: z.boolean().default(true),
     /** The policy for that cleanup; default backup.retention. */
     retention: retentionSchema.optional(),
+    /**
+     * Places (directories or s3:// URLs) each successful run copies its
+     * backups to (aico backup sync), deleting there what the cleanup removed
+     * here when the schedule cleans up.
+     */
+    sync_to: z.array(z.string().min(1)).optional(),
   })
   .strict()
   .superRefine((s, ctx) => {

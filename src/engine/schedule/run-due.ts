@@ -12,6 +12,8 @@ import { acquireDirLock } from '../fsutil/lock.js';
 import type { Keyring } from '../keys/keyring.js';
 import { cleanup } from '../ops/cleanup.js';
 import { createBackup as create } from '../ops/create-remote.js';
+import { sync } from '../ops/sync.js';
+import { isRemote, storeFor } from '../store/index.js';
 import type { RequestedType } from '../ops/create-type.js';
 import { list } from '../ops/list.js';
 import { givenPassword } from '../ops/password.js';
@@ -46,6 +48,8 @@ export interface ScheduleRun {
   ok: boolean;
   backup: { path: string; type: string; bytes: number; files: number } | null;
   cleanup: { removed: number; bytes: number } | null;
+  /** Per sync_to place: what the sync after the backup copied and deleted; a failed one is a SYNC_FAILED warning. */
+  synced: { to: string; copied: number; deleted: number }[];
   warnings: Warning[];
   error: { code: string; message: string; hint?: string } | null;
   duration_ms: number;
@@ -139,7 +143,7 @@ function recordOutcome(state: ScheduleState, run: ScheduleRun): void {
 async function runOne(schedule: Schedule, config: BackupConfig, opts: RunDueOptions & { timeZone: string }, slot: Date | null, ctx: OperationContext): Promise<ScheduleRun> {
   const started = Date.now();
   const warnings: Warning[] = [];
-  const run: ScheduleRun = { name: schedule.name, scheduled_for: slot?.toISOString() ?? null, ok: false, backup: null, cleanup: null, warnings, error: null, duration_ms: 0 };
+  const run: ScheduleRun = { name: schedule.name, scheduled_for: slot?.toISOString() ?? null, ok: false, backup: null, cleanup: null, synced: [], warnings, error: null, duration_ms: 0 };
   // The create's warnings are the run's too: kept for the result and the log line, and passed on.
   const collect = (e: EngineEvent) => {
     if (e.type === 'warning') warnings.push({ code: e.code, message: e.message });
@@ -181,6 +185,14 @@ async function runOne(schedule: Schedule, config: BackupConfig, opts: RunDueOpti
           warnings.push({ code: 'CLEANUP_FAILED', message: `The backup was made; cleaning up after it failed: ${(error as Error).message}` });
         }
       }
+      for (const to of schedule.sync_to ?? []) {
+        try {
+          const r = await sync({ from: options.outputDir, to, delete: schedule.cleanup }, nestedContext(ctx, 'schedule', 'sync'));
+          run.synced.push({ to: r.to, copied: r.backups.filter((b) => b.action === 'copied').length, deleted: r.backups.filter((b) => b.action === 'deleted').length });
+        } catch (error) {
+          warnings.push({ code: 'SYNC_FAILED', message: `The backup was made; copying it to ${to} failed: ${(error as Error).message}` });
+        }
+      }
     } finally {
       await lock.release();
       password?.fill(0);
@@ -195,8 +207,8 @@ async function runOne(schedule: Schedule, config: BackupConfig, opts: RunDueOpti
 }
 
 async function acquireOutputLock(dir: string) {
-  await ensurePrivateDir(dir);
-  return acquireDirLock(dir, 'schedule run-due');
+  if (!isRemote(dir)) await ensurePrivateDir(dir);
+  return storeFor(dir).lock('schedule run-due');
 }
 
 /**
