@@ -1,6 +1,6 @@
 import { CommanderError } from 'commander';
 import path from 'node:path';
-import { AicoError, outputDirFrom } from './engine/index.js';
+import { AicoError, knownStores, outputDirFrom } from './engine/index.js';
 import { installSignalHandlers, makeContext, type GlobalFlags, type RunContext } from './cli/context.js';
 import { jsonOutput, textOutput, toAicoError } from './cli/output.js';
 import { buildProgram } from './cli/program.js';
@@ -31,6 +31,7 @@ export async function main(argv: string[]): Promise<void> {
       await runTui({
         home: ctx.home,
         outputDir: outputDirFrom(cfg, tui.output),
+        stores: knownStores(cfg, outputDirFrom(cfg, tui.output)),
         config: cfg,
         ...(tui.passwordFile ? { passwordFile: path.resolve(tui.passwordFile) } : {}),
       });

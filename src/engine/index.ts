@@ -65,6 +65,7 @@ export { migrationStatus, mountHome, unmountHome, rollbackMigration, finalizeMig
 export { checkTools as checkMigrationTools } from './migrate/gocryptfs.js';
 export { compareTrees, type Comparison } from './migrate/compare.js';
 export { configureS3, type S3Settings } from './store/s3-settings.js';
+export { knownStores } from './config/stores.js';
 export { resolveLocation } from './store/location.js';
 export { isRemote, storeFor, type BackupStore, type StoredBackup } from './store/index.js';
 export { sync, type SyncOptions, type SyncResult, type SyncedBackup } from './ops/sync.js';

@@ -45,7 +45,8 @@ const readersNote = (readers: ReadingProcess[] | null) =>
 
 /** The home screen: backups in the backup directory, newest first, read from headers only. */
 export function BackupsScreen() {
-  const { engine, settings, nav, theme, verified } = useApp();
+  const { engine, settings, nav, theme, verified, switchStore } = useApp();
+  const stores = settings.stores?.includes(settings.outputDir) ? settings.stores : [settings.outputDir, ...(settings.stores ?? [])];
   const { stdout } = useStdout();
   const [backups, setBackups] = useState<BackupEntry[] | null>(null);
   const [error, setError] = useState<ErrorView | null>(null);
@@ -124,6 +125,13 @@ export function BackupsScreen() {
     else if (input === 's') nav.push({ name: 'schedules' });
     else if (input === 'm') nav.push({ name: 'migrate' });
     else if (input === 'g') void load();
+    else if (input === 'o' && stores.length > 1) {
+      setBackups(null);
+      setError(null);
+      setNotice(null);
+      setCursor(() => 0);
+      switchStore(stores[(stores.indexOf(settings.outputDir) + 1) % stores.length]!);
+    }
     else if (input === '?') nav.push({ name: 'help', about: 'backups' });
     else if (input === 'q' || key.escape) nav.pop();
     else if (selected && (key.return || input === 'i')) nav.push({ name: 'info', path: selected.path });
@@ -143,6 +151,12 @@ export function BackupsScreen() {
         Backups in {settings.outputDir}
         {backups ? ` (${backups.length})` : ''}
       </Text>
+      {stores.length > 1 ? (
+        <Text dimColor wrap="truncate-end">
+          {`Store ${stores.indexOf(settings.outputDir) + 1} of ${stores.length} (o: next): `}
+          {stores.map((s) => (s === settings.outputDir ? `[${s}]` : s)).join('  ')}
+        </Text>
+      ) : null}
       {error ? <ErrorBox error={error} /> : null}
       {!backups && !error ? (
         <Text>
@@ -181,7 +195,7 @@ export function BackupsScreen() {
           {a}
         </Text>
       ))}
-      <Footer hints={[['↑↓', 'select'], ['enter', 'info'], ['v', 'verify'], ['r', 'restore'], ['d', 'delete'], ['c', 'create'], ['x', 'clean up'], ['s', 'schedules'], ['m', 'migrate'], ['g', 'reload'], ['?', 'help'], ['q', 'quit']]} />
+      <Footer hints={[['↑↓', 'select'], ['enter', 'info'], ['v', 'verify'], ['r', 'restore'], ['d', 'delete'], ['c', 'create'], ['x', 'clean up'], ['s', 'schedules'], ['m', 'migrate'], ['g', 'reload'], ...(stores.length > 1 ? [['o', 'other store'] as [string, string]] : []), ['?', 'help'], ['q', 'quit']]} />
     </Box>
   );
 }

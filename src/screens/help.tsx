@@ -12,6 +12,7 @@ const TOPICS: Record<string, string[]> = {
     'x        clean up: apply the retention policy of core.yaml, after a preview and a y',
     's        the backup schedules: next and last runs, new, edit, on/off, run now',
     'm        encrypt the home with gocryptfs (migrate): status, the steps, mount/unmount',
+    'o        the next place backups are kept (core.yaml: output_dir, stores, schedules), e.g. a bucket',
   ],
   migrate: [
     'Moves the AICO home onto a gocryptfs-encrypted filesystem: a verified backup first, then the encrypted copy,',

@@ -48,10 +48,12 @@ export function App({ engine, settings, initial = { name: 'backups' } }: { engin
   const ink = useInkApp();
   const [stack, setStack] = useState<ScreenRef[]>([initial]);
   const [store] = useState(() => ({ passwords: new Map<string, Buffer>(), givenPasswords: new Map<string, GivenPassword['source']>(), verified: new Map<string, 'ok' | 'failed'>() }));
+  const [outputDir, setOutputDir] = useState(settings.outputDir);
   const value = useMemo<AppContext>(
     () => ({
       engine,
-      settings,
+      settings: { ...settings, outputDir },
+      switchStore: setOutputDir,
       theme: makeTheme(),
       ...store,
       nav: {
@@ -68,7 +70,7 @@ export function App({ engine, settings, initial = { name: 'backups' } }: { engin
         quit: () => ink.exit(),
       },
     }),
-    [engine, settings, store, ink],
+    [engine, settings, outputDir, store, ink],
   );
   const top = stack[stack.length - 1]!;
   return (

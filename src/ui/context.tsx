@@ -34,6 +34,8 @@ export interface AppContext {
   givenPasswords: Map<string, GivenPassword['source']>;
   /** Verification results of this session, per archive path. */
   verified: Map<string, 'ok' | 'failed'>;
+  /** Makes another of settings.stores the place every screen works on. */
+  switchStore: (location: string) => void;
 }
 
 const Ctx = createContext<AppContext | null>(null);

@@ -29,8 +29,10 @@ export interface EngineApi {
 
 export interface TuiSettings {
   home: string;
-  /** Backup directory. */
+  /** Backup directory (or s3:// URL) the screens work on: the one chosen with o, at first backup.output_dir or --output. */
   outputDir: string;
+  /** Every configured place backups are kept, outputDir's first (knownStores); o on the list goes to the next. */
+  stores?: string[];
   /** The configuration's backup section: what a create does unless the form changes it. */
   config: Engine.BackupConfig;
   /** --password-file, as the TUI was started with it (absolute). */

@@ -4,7 +4,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { sampleMasterKey, seedSample } from '../../src/engine/index.js';
-import { runCli, tempDir, treeHashes, type CliResult } from '../helpers.js';
+import { BIN, runCli, tempDir, treeHashes, type CliResult } from '../helpers.js';
+import { hasTmux, TmuxSession } from '../e2e/tmux.js';
 import { startS3, S3_KEY } from '../s3-server.js';
 import { startSecretService } from '../secret-service.js';
 
@@ -15,6 +16,7 @@ import { startSecretService } from '../secret-service.js';
 const root = tempDir('aico-remote-');
 const home = path.join(root, 'home');
 const s3 = await startS3();
+const tmuxMissing = !(await hasTmux());
 const env = {
   ...s3.env,
   XDG_CACHE_HOME: path.join(root, 'cache'),
@@ -206,5 +208,26 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
     const out = await cli(['backup', 'remote', 'logout', '--json'], noVars);
     assert.equal(out.json.removed, true);
     for (const r of seen) assert.ok(!(r.stdout + r.stderr).includes(S3_KEY.secret));
+  });
+
+  test('the TUI in a real terminal (tmux): o switches from the backup directory to a bucket in core.yaml\'s stores; v verifies a backup read from the bucket', { skip: tmuxMissing && 'tmux is not installed' }, async () => {
+    const tuiHome = path.join(root, 'tui-home');
+    const out = path.join(root, 'tui-backups');
+    await fs.mkdir(path.join(tuiHome, 'config'), { recursive: true });
+    await fs.writeFile(path.join(tuiHome, 'config', 'core.yaml'), `backup:\n  output_dir: ${out}\n  stores:\n    - s3://backups/mirror\n`);
+    const tui = new TmuxSession();
+    try {
+      const vars = Object.entries({ ...env, NO_COLOR: '1', TERM: 'xterm-256color' }).map(([k, v]) => `${k}=${v}`);
+      await tui.start(['env', '-u', 'DBUS_SESSION_BUS_ADDRESS', ...vars, process.execPath, BIN, '--home', tuiHome]);
+      await tui.waitForScreen(`Backups in ${out} (0)`, 15_000);
+      await tui.waitForScreen('Store 1 of 2 (o: next)');
+      await tui.keys('o');
+      const listed = await tui.waitForScreen('Backups in s3://backups/mirror (1)', 15_000);
+      assert.match(listed, /full .* yes/);
+      await tui.keys('v');
+      await tui.waitForScreen(/OK: every segment authenticated, \d+ files match/, 30_000);
+    } finally {
+      await tui.kill();
+    }
   });
 });

@@ -2,7 +2,7 @@ import { KEY, cleanup, colourCodes, flat, renderApp, withNoColor, type Ui } from
 import assert from 'node:assert/strict';
 import { afterEach, describe, test } from 'node:test';
 import { AicoError } from '../../src/engine/errors.js';
-import { FakeEngine, HOME, OUT, backupEntry } from '../ui/fake-engine.js';
+import { FakeEngine, HOME, OUT, SETTINGS, backupEntry } from '../ui/fake-engine.js';
 
 afterEach(cleanup);
 
@@ -20,6 +20,36 @@ function withBackups(n: number): FakeEngine {
 }
 
 describe('backups screen', () => {
+  test('o switches between the configured stores (directory, bucket): the header says which, every screen works on it', async () => {
+    const fake = withBackups(2);
+    const bucket = 's3://backups/aico';
+    fake.backupsIn.set(bucket, [{ ...backupEntry(5), path: `${bucket}/x.tar.zst.enc` }]);
+    const ui = renderApp(fake, { settings: { ...SETTINGS, stores: [OUT, bucket] } });
+    let f = await ui.waitFor(/Backups in \/home\/ana\/backups \(2\)/);
+    assert.match(f, /Store 1 of 2 \(o: next\): \[\/home\/ana\/backups\]  s3:\/\/backups\/aico/);
+    await ui.press('o');
+    f = await ui.waitFor(/Backups in s3:\/\/backups\/aico \(1\)/);
+    assert.match(f, /Store 2 of 2 \(o: next\): \/home\/ana\/backups  \[s3:\/\/backups\/aico\]/);
+    assert.equal(rows(f).length, 1);
+    await ui.press('x');
+    await ui.waitFor(/Clean up s3:\/\/backups\/aico/);
+    assert.deepEqual(fake.callsOf('cleanup').map((c) => c.dir), [bucket]);
+    await ui.waitFor('y = remove');
+    await ui.press('n');
+    await ui.waitFor((fr) => !fr.includes('y = remove'));
+    await ui.press('q');
+    await ui.waitFor(/Backups in s3:\/\/backups\/aico/);
+    await ui.press('o');
+    await ui.waitFor(/Backups in \/home\/ana\/backups \(2\)/);
+    assert.deepEqual(fake.callsOf('list').map((c) => c.dir).filter((d, i, all) => all.indexOf(d) === i), [OUT, bucket]);
+  });
+
+  test('one store only: no store line, no o in the footer', async () => {
+    const ui = renderApp(withBackups(1));
+    const f = await ui.waitFor(/Backups in \/home\/ana\/backups \(1\)/);
+    assert.doesNotMatch(f, /Store 1 of|other store/);
+  });
+
   test('an empty backup directory says how to create the first backup', async () => {
     const fake = withBackups(0);
     const ui = renderApp(fake);

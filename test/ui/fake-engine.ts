@@ -53,6 +53,7 @@ export const SETTINGS: TuiSettings = {
     compression: 'zstd',
     compression_level: 3,
     output_dir: OUT,
+    stores: [],
     include: ['libsql', 'chromadb', 'lmdb', 'rocksdb', 'config'],
     exclude: ['models', 'cache', 'temp'],
     max_chain: 14,
@@ -198,6 +199,8 @@ export interface Call {
 export class FakeEngine {
   readonly calls: Call[] = [];
   backups: BackupEntry[] = [];
+  /** The backups of another store than the output directory (the TUI's o), by its location. */
+  backupsIn = new Map<string, BackupEntry[]>();
   /** Errors the next list() calls throw, in order; then it succeeds. */
   listErrors: Error[] = [];
   /** Password of each encrypted archive (path -> password). */
@@ -448,7 +451,7 @@ export class FakeEngine {
       const error = this.listErrors.shift();
       if (error) throw error;
       ctx.onEvent?.({ type: 'summary', op: 'list', ok: true, durationMs: this.latency });
-      return { dir: opts.dir, backups: [...this.backups] };
+      return { dir: opts.dir, backups: [...(this.backupsIn.get(opts.dir) ?? this.backups)] };
     },
 
     deleteBackups: async (opts: DeleteOptions, ctx: OperationContext = {}): Promise<DeleteResult> => {

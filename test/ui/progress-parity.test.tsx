@@ -38,6 +38,7 @@ function tuiLines(events: [EngineEvent, number][]): string[] {
     passwords: new Map(),
     givenPasswords: new Map(),
     verified: new Map(),
+    switchStore: () => {},
   };
   const inst = render(
     <AppProvider value={app}>

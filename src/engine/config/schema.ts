@@ -29,6 +29,8 @@ export const backupConfigSchema = z
         day: z.enum(WEEKDAYS),
       })
       .strict(),
+    /** Other places backups are kept (an external drive, a bucket): the TUI switches between them and output_dir with o. */
+    stores: z.array(z.string().min(1)).default([]),
     /** Where the S3 API is for s3:// backup locations (docs/REMOTE.md); the AWS_* environment variables override it. */
     s3: z
       .object({
