@@ -1,12 +1,12 @@
 import path from 'node:path';
-import { consolidate } from '../../engine/index.js';
+import { consolidate, resolveLocation } from '../../engine/index.js';
 import type { RunContext } from '../context.js';
 import { formatBytes, formatDuration } from '../format.js';
 import { readPassword, type PasswordFlags } from '../password.js';
 
 export async function runConsolidate(ctx: RunContext, file: string, flags: PasswordFlags & { output?: string }): Promise<void> {
   const result = await consolidate(
-    { path: path.resolve(file), password: readPassword(flags), ...(flags.output ? { outputDir: path.resolve(flags.output) } : {}) },
+    { path: resolveLocation(file), password: readPassword(flags), ...(flags.output ? { outputDir: resolveLocation(flags.output) } : {}) },
     { onEvent: (e) => ctx.out.event(e), signal: ctx.signal },
   );
   ctx.out.result({ backup: result.backup, from: result.from, duration_ms: result.durationMs }, () =>

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import {
+  resolveLocation,
   clearStoredBackupPassword,
   exportMasterKey,
   importMasterKeyFrom,
@@ -11,7 +12,7 @@ import { readPassword, requiredPassword, type PasswordFlags } from '../password.
 
 export async function runKeyExport(ctx: RunContext, file: string, flags: PasswordFlags & { from?: string }): Promise<void> {
   const target = path.resolve(file);
-  const from = flags.from ? path.resolve(flags.from) : undefined;
+  const from = flags.from ? resolveLocation(flags.from) : undefined;
   // From a backup, its own password opens it and seals the file: one password, as for encryption_key.enc.
   const password = from ? readPassword(flags) : requiredPassword(flags, true, 'key-export');
   const result = await exportMasterKey(target, password, { from });

@@ -189,7 +189,7 @@ export class ArchiveReader {
       }
     }
     let index = first;
-    for await (const plain of ordered(jobs(), concurrency())) {
+    for await (const plain of ordered(jobs(), concurrency(), { rampUp: true })) {
       const base = index * size;
       index++;
       const from = Math.max(start - base, 0);
@@ -282,7 +282,7 @@ export class ArchiveReader {
       }
     }
     return (async function* () {
-      for await (const { offset, out } of ordered(jobs(), concurrency())) {
+      for await (const { offset, out } of ordered(jobs(), concurrency(), { rampUp: true })) {
         onFrame?.(offset, out.length);
         yield out;
       }

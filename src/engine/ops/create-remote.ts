@@ -19,9 +19,10 @@ import { create, type CreateOptions, type CreateResult } from './create.js';
 export async function createBackup(opts: CreateOptions, ctx: OperationContext = {}): Promise<CreateResult> {
   if (!isRemote(opts.outputDir)) return create(opts, ctx);
   const started = Date.now();
-  const env = opts.env ?? process.env;
-  const store = new S3Store(opts.outputDir, env);
-  const spool = await spoolDir(store.location, env);
+  // The bucket's endpoint and credentials come from this process's environment, as every read of the
+  // bucket (the parent's index, list) takes them; opts.env is where the master key is looked up.
+  const store = new S3Store(opts.outputDir);
+  const spool = await spoolDir(store.location);
   // A caller that holds the bucket's lock (a scheduled run, which cleans up under it) keeps it.
   const lock = opts.lock ?? (await store.lock('create'));
   try {

@@ -1,12 +1,50 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import type { AicoError } from '../../../src/engine/errors.js';
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { create } from '../../../src/engine/index.js';
 import { S3Store } from '../../../src/engine/store/index.js';
+import { tempDir } from '../../helpers.js';
 import { closeConnections } from '../../../src/engine/store/s3-client.js';
 import { startS3, type TestS3 } from '../../s3-server.js';
 
 const s3: TestS3 = await startS3();
+const root = tempDir('aico-s3-engine-');
 after(closeConnections);
+
+describe('an incremental whose parent is in a bucket', () => {
+  test('reads the parent\'s header, manifest and block index by ranged GETs: a small part of the parent, never all of it', async () => {
+    // As the CLI has them: the S3 settings of this process's environment.
+    Object.assign(process.env, s3.env, { XDG_CACHE_HOME: path.join(root, 'cache') });
+    const home = path.join(root, 'home');
+    await fs.mkdir(path.join(home, 'config'), { recursive: true });
+    await fs.writeFile(path.join(home, 'config', 'big.bin'), randomBytes(24 << 20));
+    await fs.writeFile(path.join(home, 'config', 'core.yaml'), 'backup: {}\n');
+    const base = { home, outputDir: 's3://backups/ranged', encrypt: true, password: async () => Buffer.from('ranged-pw'), kdfIterations: 1000, compression: 'zstd' as const, compressionLevel: 1, include: ['config'], exclude: [] };
+    const full = await create(base);
+    const parentBytes = full.backup.bytes;
+    await fs.writeFile(path.join(home, 'config', 'core.yaml'), 'backup: {encrypt: true}\n');
+    const fetched: number[] = [];
+    const original = S3Store.prototype.getRange;
+    S3Store.prototype.getRange = async function (this: S3Store, name: string, start: number, end: number) {
+      fetched.push(end - start + 1);
+      return original.call(this, name, start, end);
+    };
+    try {
+      const inc = await create({ ...base, backupType: 'incremental' });
+      assert.equal(inc.backup.parent_id, full.backup.id);
+      assert.ok(inc.backup.stored_bytes < 64 * 1024, `stored ${inc.backup.stored_bytes}`);
+    } finally {
+      S3Store.prototype.getRange = original;
+    }
+    const total = fetched.reduce((a, b) => a + b, 0);
+    assert.ok(fetched.length > 0, 'the parent was read from the bucket');
+    // Its first frame (metadata.json, then file data up to the first frame's end) and its end (locator, manifest, block index).
+    assert.ok(total < parentBytes / 5, `read ${total} bytes of a ${parentBytes}-byte parent`);
+  });
+});
 
 describe('S3Store against s3rver', () => {
   test('put, list, ranged read, delete', async () => {
