@@ -4,7 +4,7 @@
 // `tar | zstd -3 -T1`, restic 0.14 and borg 1.2 on the same warm home.
 //
 //   npm run bench -- [--size MiB] [--runs N] [--seed N] [--files] [--flat] [--flat-size MiB]
-//                    [--skip tar,restic,borg,stall,cli,incremental] [--cache D] [--dir D] [--keep] [--json]
+//                    [--skip tar,restic,borg,stall,cli,incremental,s3] [--cache D] [--dir D] [--keep] [--json]
 //   (or AICO_BENCH_SIZE / AICO_BENCH_RUNS / AICO_BENCH_CACHE / AICO_BENCH_DIR)
 //
 // Homes are seeded once and cached (see homes.mjs). Contenders run as child
@@ -17,6 +17,7 @@ import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { cachedHome, cachedListDir, hardware, treeStats } from './homes.mjs';
+import { s3Section } from './s3.mjs';
 import { incrementalSection } from './incremental.mjs';
 import { CommandFailed, interrupted, probe, q, sh, startHelper, timed } from './proc.mjs';
 
@@ -43,7 +44,7 @@ const TARGETS = {
   incr_peak_rss_mib: 150,
   chain_restore_vs_full: 1.2, // newest point of a 7-link chain <= 1.2x restoring a full of the same data
 };
-const SKIPPABLE = ['tar', 'restic', 'borg', 'stall', 'cli', 'incremental'];
+const SKIPPABLE = ['tar', 'restic', 'borg', 'stall', 'cli', 'incremental', 's3'];
 const USAGE = `usage: bench.mjs [--size MiB>0] [--runs N>=1] [--seed N] [--files] [--flat] [--flat-size MiB] [--skip ${SKIPPABLE.join(',')}] [--cache D] [--dir D] [--keep] [--json]`;
 
 let opt;
@@ -383,6 +384,10 @@ try {
     incremental = await incrementalSection({ source: main.dir, work, aico: AICO, env, resticEnv: use.restic ? resticEnv : null, row, record, log });
   }
 
+  // The same create, verify and restore through an S3 server on 127.0.0.1 (s3.mjs); one run.
+  let s3 = null;
+  if (!skip.has('s3')) s3 = await s3Section({ source: main.dir, work, aico: AICO, root: ROOT, env, resticEnv: use.restic ? resticEnv : null, row, record, restored, log });
+
   // Start-up costs: `aico --help`, and `aico backup list` of 500 backups (human output, as typed).
   let cli = null;
   if (listDir) {
@@ -476,6 +481,7 @@ try {
     writer_stall: stall,
     cli,
     incremental,
+    s3,
     targets,
   };
 
@@ -536,6 +542,10 @@ try {
     if (stall) {
       const s = stall;
       console.log(`libSQL writer during create (${f(s.create_s, 1)} s): ${s.during.commits} commits, longest ${f(s.during.longest_ms, 1)} ms, p99 ${f(s.during.p99_ms, 1)} ms; same length without a backup: longest ${f(s.idle_same_length.longest_ms, 1)} ms, p99 ${f(s.idle_same_length.p99_ms, 1)} ms (read snapshot held ${s.read_snapshot_ms} ms, writer_block_ms ${s.writer_block_ms})`);
+    }
+    if (s3) {
+      const vs = (a, b) => (figures[a] && figures[b] ? `${f(figures[a].median_s / figures[b].median_s)}x` : '-');
+      console.log(`s3 (${s3.server}; ratio = bucket time / local time, >1 is slower): create ${vs('s3Create', 'aicoCreate')}, verify ${vs('s3Verify', 'aicoVerify')}, restore ${vs('s3Restore', 'aicoRestore')}${s3.restic ? `; vs restic over the same server (their time / ours): backup ${vs('s3ResticBackup', 's3Create')}, restore ${vs('s3ResticRestore', 's3Restore')}` : ''}`);
     }
     if (incremental) reportIncremental(incremental, targets, verdict);
     else console.log('incremental: not measured (--skip incremental, or --files)');
