@@ -88,11 +88,12 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
   test('an upload cut off mid-way (the server killed) is kept locally and resumed by the next create; nothing half-written is listed', async () => {
     const big = path.join(root, 'big-home');
     await fs.mkdir(path.join(big, 'config'), { recursive: true });
-    await fs.writeFile(path.join(big, 'config', 'blob.bin'), randomBytes(24 << 20));
-    const args = ['--home', big, 'backup', 'create', '--output', 's3://backups/big', '--include', 'config', '--compression', 'none', '--json'];
+    await fs.writeFile(path.join(big, 'config', 'blob.bin'), randomBytes(12 << 20));
+    // Unencrypted and uncompressed: the upload is what is tested; 12 MiB in 5 MiB parts is 3 parts.
+    const args = ['--home', big, 'backup', 'create', '--output', 's3://backups/big', '--include', 'config', '--compression', 'none', '--no-encrypt', '--json'];
     const parts = { AICO_S3_PART_MIB: '5' };
-    // The CLI stops itself after its second part is journalled; the server dies; the CLI goes on.
-    const run = runCli(args, { env: { ...env, ...parts, AICO_FAULT_STOP: 'upload:2' } });
+    // The CLI stops itself after its first part is journalled; the server dies; the CLI goes on.
+    const run = runCli(args, { env: { ...env, ...parts, AICO_FAULT_STOP: 'upload:1' } });
     const pid = await stoppedCli();
     assert.ok(!(await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(S3_KEY.secret), 'no secret in the argv of the running CLI');
     await s3.stop();
@@ -109,7 +110,7 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
     const resumed = await runCli(args.filter((a) => a !== '--json'), { env: { ...env, ...parts } });
     seen.push(resumed);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stderr + resumed.stdout, /Resuming the upload of aico-backup-\S+: [2-9] of 5 parts were sent by an earlier run/);
+    assert.match(resumed.stderr + resumed.stdout, /Resuming the upload of aico-backup-\S+: [12] of 3 parts were sent by an earlier run/);
     const both = await names('s3://backups/big');
     assert.equal(both.length, 2);
     for (const name of both) {
@@ -121,15 +122,15 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
 
   test('a create killed mid-upload (power cut) leaves no object; the next create finishes that upload first', async () => {
     const big = path.join(root, 'big-home');
-    const args = ['--home', big, 'backup', 'create', '--output', 's3://backups/killed', '--include', 'config', '--compression', 'none', '--json'];
+    const args = ['--home', big, 'backup', 'create', '--output', 's3://backups/killed', '--include', 'config', '--compression', 'none', '--no-encrypt', '--json'];
     const parts = { AICO_S3_PART_MIB: '5' };
-    const killed = await runCli(args, { env: { ...env, ...parts, AICO_FAULT: 'upload:3' } });
+    const killed = await runCli(args, { env: { ...env, ...parts, AICO_FAULT: 'upload:2' } });
     assert.equal(killed.signal, 'SIGKILL');
     assert.deepEqual(await names('s3://backups/killed'), []);
     assert.equal((await spooled()).filter((f) => f.endsWith('.upload.json')).length, 1, 'the journal of the upload is kept');
     const next = await runCli(args, { env: { ...env, ...parts } });
     assert.equal(next.code, 0, next.stderr);
-    assert.match(next.stderr, /Resuming the upload of aico-backup-\S+: [3-5] of 5 parts were sent by an earlier run/);
+    assert.match(next.stderr, /Resuming the upload of aico-backup-\S+: 2 of 3 parts were sent by an earlier run/);
     assert.equal((await names('s3://backups/killed')).length, 2);
   });
 
@@ -229,5 +230,20 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
     } finally {
       await tui.kill();
     }
+  });
+
+  test('no file the commands wrote (logs, schedule state, upload journals, lock objects, core.yaml) holds the secret access key', async () => {
+    const texts: string[] = [];
+    const walk = async (dir: string): Promise<void> => {
+      for (const entry of await fs.readdir(dir, { withFileTypes: true })) {
+        const p = path.join(dir, entry.name);
+        if (entry.isDirectory()) await walk(p);
+        else if (entry.isFile() && /\.(log|json|ya?ml)(\._S3rver_object)?$/.test(entry.name)) texts.push(p);
+      }
+    };
+    await walk(root);
+    await walk(s3.dir);
+    assert.ok(texts.some((t) => t.endsWith('backup.log')), 'the scheduled runs wrote their log');
+    for (const file of texts) assert.ok(!(await fs.readFile(file, 'utf8')).includes(S3_KEY.secret), file);
   });
 });

@@ -131,7 +131,7 @@ async function namedParent(request: DeltaRequest): Promise<ChainLink> {
 async function newestParent(request: DeltaRequest): Promise<ChainLink> {
   // Newest first by the name, which create makes from the backup's time: the archives are described one
   // at a time until one serves, not all of them (a year of daily backups made each new one list 365).
-  const names = (await storeFor(request.outputDir).list(request.signal)).map((b) => b.name).filter((n) => purposeOf(n) === 'backup').sort(newestNameFirst);
+  const names = (await storeFor(request.outputDir).names(request.signal)).filter((n) => purposeOf(n) === 'backup').sort(newestNameFirst);
   const passed: string[] = [];
   // A chain is encrypted throughout or not at all: backups of the other kind are passed over.
   const encrypted = request.password !== null;

@@ -60,7 +60,7 @@ export async function list(opts: { dir: string }, ctx: OperationContext = {}): P
   const emit = ctx.onEvent ?? noopSink;
   emit({ type: 'start', op: 'list', path: opts.dir });
   // Names from the store (a directory listing, or one LIST request per 1000 objects of a bucket).
-  const archives = (await storeFor(opts.dir).list(ctx.signal)).map((b) => b.name);
+  const archives = await storeFor(opts.dir).names(ctx.signal);
   // A few archives at a time: each is an open, a read or two and a close, mostly waiting on the
   // disk (500 one after another took 0.3 s of a 0.57 s listing) or on the network.
   const backups: BackupEntry[] = new Array(archives.length);

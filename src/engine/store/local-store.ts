@@ -16,15 +16,17 @@ export class LocalStore implements BackupStore {
     this.location = path.resolve(dir);
   }
 
-  async list(): Promise<StoredBackup[]> {
-    let names: string[];
+  async names(): Promise<string[]> {
     try {
-      names = await fs.readdir(this.location);
+      return (await fs.readdir(this.location)).filter(isArchiveName);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw new AicoError('IO_ERROR', `Cannot read ${this.location}: ${(error as Error).message}`);
     }
-    const found = await Promise.all(names.filter(isArchiveName).map((n) => this.head(n)));
+  }
+
+  async list(): Promise<StoredBackup[]> {
+    const found = await Promise.all((await this.names()).map((n) => this.head(n)));
     return found.filter((b): b is StoredBackup => b !== null);
   }
 

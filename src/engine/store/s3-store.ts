@@ -67,6 +67,10 @@ export class S3Store implements BackupStore {
     return (await this.listKeys(this.where.prefix, signal)).filter((o) => isArchiveName(o.name));
   }
 
+  async names(signal?: AbortSignal): Promise<string[]> {
+    return (await this.list(signal)).map((b) => b.name);
+  }
+
   async head(name: string): Promise<StoredBackup | null> {
     try {
       const h = await this.call('head', name, (c) => c.client.send(new c.s3.HeadObjectCommand({ Bucket: this.where.bucket, Key: this.key(name) })));

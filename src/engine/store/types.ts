@@ -26,6 +26,8 @@ export interface BackupStore {
   readonly remote: boolean;
   /** Finished archives only (no partial files, no uploads in progress), in no particular order. */
   list(signal?: AbortSignal): Promise<StoredBackup[]>;
+  /** The names list() has, without their sizes: a directory listing without a stat per file. */
+  names(signal?: AbortSignal): Promise<string[]>;
   head(name: string): Promise<StoredBackup | null>;
   open(name: string): Promise<ArchiveFile>;
   /** The whole archive, as a stream of chunks. */

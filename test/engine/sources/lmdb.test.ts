@@ -139,12 +139,13 @@ test('validate reads a store in rounds (one child process each, so the pages eac
   });
   await root.close();
   const whole = await readEveryEntry(env);
-  const rounds = await readEveryEntry(env, undefined, 8192);
+  // A budget that splits the store into a dozen rounds, most of them inside session_memory (each round is a child process).
+  const rounds = await readEveryEntry(env, undefined, 65536);
   assert.ok('reply' in whole && 'reply' in rounds, JSON.stringify({ whole, rounds }));
   const w = whole.reply;
   const r = rounds.reply;
   assert.equal(w.rounds, 1, 'this store is far below the default budget');
-  assert.ok(r.rounds > 50, `read in ${r.rounds} rounds`);
+  assert.ok(r.rounds > 5, `read in ${r.rounds} rounds`);
   assert.deepEqual(w.databases, { session_memory: 2500, user_sessions: 700 });
   assert.deepEqual(r.databases, w.databases, 'no entry skipped or counted twice across rounds');
   assert.equal(r.stated, 3200, 'each sub-database stated once');
