@@ -386,7 +386,7 @@ try {
 
   // The same create, verify and restore through an S3 server on 127.0.0.1 (s3.mjs); one run.
   let s3 = null;
-  if (!skip.has('s3')) s3 = await s3Section({ source: main.dir, work, aico: AICO, root: ROOT, env, resticEnv: use.restic ? resticEnv : null, row, record, restored, log });
+  if (!skip.has('s3')) s3 = await s3Section({ source: main.dir, work, aico: AICO, root: ROOT, env, resticEnv: use.restic ? resticEnv : null, row, record, restored, log, rows });
 
   // Start-up costs: `aico --help`, and `aico backup list` of 500 backups (human output, as typed).
   let cli = null;
@@ -545,7 +545,7 @@ try {
     }
     if (s3) {
       const vs = (a, b) => (figures[a] && figures[b] ? `${f(figures[a].median_s / figures[b].median_s)}x` : '-');
-      console.log(`s3 (${s3.server}; ratio = bucket time / local time, >1 is slower): create ${vs('s3Create', 'aicoCreate')}, verify ${vs('s3Verify', 'aicoVerify')}, restore ${vs('s3Restore', 'aicoRestore')}${s3.restic ? `; vs restic over the same server (their time / ours): backup ${vs('s3ResticBackup', 's3Create')}, restore ${vs('s3ResticRestore', 's3Restore')}` : ''}`);
+      console.log(`s3 (${s3.server}; ratio = bucket time / local time, >1 is slower): create ${vs('s3Create', 'aicoCreate')}, verify ${vs('s3Verify', 'aicoVerify')}, restore ${vs('s3Restore', 'aicoRestore')}${s3.restic ? `; vs restic over the same server (their time / ours): backup ${vs('s3ResticBackup', 's3Create')}, restore ${vs('s3ResticRestore', 's3Restore')}` : s3.restic_error ? `; restic over the same server: failed (${s3.restic_error})` : ''}`);
     }
     if (incremental) reportIncremental(incremental, targets, verdict);
     else console.log('incremental: not measured (--skip incremental, or --files)');

@@ -31,7 +31,7 @@ async function startServer(dir, root) {
   return { port, stop: () => child.kill('SIGKILL') };
 }
 
-export async function s3Section({ source, work, aico, root, env, resticEnv, row, record, restored, log }) {
+export async function s3Section({ source, work, aico, root, env, resticEnv, row, record, restored, log, rows }) {
   log('s3: create, verify, restore through s3rver on 127.0.0.1');
   const server = await startServer(path.join(work, 's3rver'), root);
   const endpoint = `http://127.0.0.1:${server.port}`;
@@ -46,18 +46,28 @@ export async function s3Section({ source, work, aico, root, env, resticEnv, row,
     record('s3Verify', await timed(['node', aico, '--json', 'backup', 'verify', doc.backup.path], { env: s3env, tmp: work }));
     await restored('s3Restore', () => timed(['node', aico, '--json', 'backup', 'restore', doc.backup.path, '--target', path.join(work, 'restore', 'home'), '--no-safety-backup'], { env: s3env, tmp: work }));
     let restic = false;
+    let resticError = null;
     if (resticEnv) {
       const rEnv = { ...resticEnv(await fs.mkdtemp(path.join(work, 'restic-s3-'))), RESTIC_REPOSITORY: `s3:${endpoint}/bench/restic`, AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: KEY.secret };
       const init = await timed(['restic', 'init', '--quiet'], { env: rEnv, tmp: work }).catch((e) => (log(`s3: restic init against s3rver failed, restic left out: ${e.message.split('\n')[0]}`), null));
       if (init) {
-        row('s3ResticBackup', 's3', 'restic backup (s3: backend, s3rver)');
-        row('s3ResticRestore', 's3', 'restic restore (s3: backend, s3rver)');
-        record('s3ResticBackup', await timed(['restic', 'backup', '--quiet', '.'], { env: rEnv, cwd: source, tmp: work }));
-        await restored('s3ResticRestore', () => timed(['restic', 'restore', 'latest', '--quiet', '--target', path.join(work, 'restore')], { env: rEnv, tmp: work }));
-        restic = true;
+        // s3rver answers restic's own requests only in part (restic 0.14's backup fails on its replies): measured when it works, said when not.
+        try {
+          const backup = await timed(['restic', 'backup', '--quiet', '.'], { env: rEnv, cwd: source, tmp: work });
+          row('s3ResticBackup', 's3', 'restic backup (s3: backend, s3rver)');
+          record('s3ResticBackup', backup);
+          row('s3ResticRestore', 's3', 'restic restore (s3: backend, s3rver)');
+          await restored('s3ResticRestore', () => timed(['restic', 'restore', 'latest', '--quiet', '--target', path.join(work, 'restore')], { env: rEnv, tmp: work }));
+          restic = true;
+        } catch (error) {
+          if (!(error instanceof CommandFailed)) throw error;
+          delete rows?.s3ResticRestore;
+          log(`s3: restic against s3rver failed, restic left out: ${error.message.split('\n').slice(-1)[0]}`);
+          resticError = error.message.split('\n').slice(-1)[0];
+        }
       }
     }
-    return { server: 's3rver 3.7 on 127.0.0.1', endpoint, restic };
+    return { server: 's3rver 3.7 on 127.0.0.1', endpoint, restic, restic_error: resticError };
   } finally {
     server.stop();
     await fs.rm(path.join(work, 's3rver'), { recursive: true, force: true });

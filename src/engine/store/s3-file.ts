@@ -4,6 +4,8 @@ import type { ArchiveFile } from '../archive/reader.js';
 const MIN_FETCH = 64 * 1024;
 /** Read-ahead grows to this while reads are sequential (verify, restore). */
 const MAX_FETCH = 8 << 20;
+/** Sequential ranges after which the next one is fetched ahead. */
+const SEQUENTIAL_RUN = 4;
 /** Fetched ranges kept: the reader's few reads in flight plus the one ahead. */
 const KEEP = 6;
 
@@ -15,13 +17,16 @@ interface Chunk {
 
 /**
  * An archive in a bucket as the reader sees a file: reads become ranged GETs,
- * with read-ahead that doubles while reads follow each other, so a streamed
- * verify makes few large requests and list a single small one.
+ * with read-ahead that doubles while reads follow each other (and one range
+ * fetched ahead of the one in use), so a streamed verify makes few large,
+ * overlapping requests and list a single small one.
  */
 export class RangedObject implements ArchiveFile {
   private chunks: Chunk[] = [];
   private nextSequential = -1;
   private fetch = MIN_FETCH;
+  /** Ranges fetched one right after the other so far. */
+  private run = 0;
 
   constructor(
     readonly size: number,
@@ -47,12 +52,25 @@ export class RangedObject implements ArchiveFile {
   }
 
   private chunkAt(pos: number, want: number): Chunk {
-    const found = this.chunks.find((c) => c.start <= pos && pos < c.end);
-    if (found) return found;
-    this.fetch = pos === this.nextSequential ? Math.min(this.fetch * 2, MAX_FETCH) : MIN_FETCH;
-    const end = Math.min(this.size, pos + Math.max(want, this.fetch));
+    let found = this.chunks.find((c) => c.start <= pos && pos < c.end);
+    if (!found) {
+      const sequential = pos === this.nextSequential;
+      this.run = sequential ? this.run + 1 : 0;
+      this.fetch = sequential ? Math.min(this.fetch * 2, MAX_FETCH) : MIN_FETCH;
+      found = this.add(pos, Math.min(this.size, pos + Math.max(want, this.fetch)));
+    }
+    // Reading front to back for a while (verify, restore; not the few ranges of an archive's metadata):
+    // the next range is always on its way while this one is used, so network and reader overlap.
+    if (this.run >= SEQUENTIAL_RUN && found.end === this.nextSequential && found.end < this.size) {
+      this.fetch = Math.min(this.fetch * 2, MAX_FETCH);
+      this.add(found.end, Math.min(this.size, found.end + this.fetch));
+    }
+    return found;
+  }
+
+  private add(start: number, end: number): Chunk {
     this.nextSequential = end;
-    const chunk: Chunk = { start: pos, end, data: this.getRange(pos, end - 1) };
+    const chunk: Chunk = { start, end, data: this.getRange(start, end - 1) };
     chunk.data.catch(() => {
       this.chunks = this.chunks.filter((c) => c !== chunk);
     });
