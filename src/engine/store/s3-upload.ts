@@ -40,7 +40,8 @@ export interface UploadOptions {
  * only once completed, so an interrupted upload is never a half backup. A
  * plain PUT is not used even for small files: S3-compatible servers such as
  * s3rver show a PUT cut off mid-way as a short object under its final name. Its
- * upload id and finished parts are journalled beside the file: the next run
+ * upload id and finished parts are journalled (beside the file, or in the
+ * bucket's spool directory, `journalIn`): the next run
  * sends only the missing parts (or starts over if the server dropped them).
  * Every part carries its MD5, which the server checks on receipt.
  */
