@@ -36,13 +36,13 @@ const spooled = async (): Promise<string[]> => {
   return (await Promise.all(dirs.map(async (d) => (await fs.readdir(path.join(spool, d)).catch(() => [] as string[])).map((n) => path.join(spool, d, n))))).flat();
 };
 /** The pid of the CLI once it has stopped itself (AICO_FAULT_STOP). */
-async function stoppedCli(): Promise<number> {
+async function stoppedCli(marker = 's3://backups/big'): Promise<number> {
   for (let i = 0; i < 6000; i++) {
     for (const pid of await fs.readdir('/proc').catch(() => [] as string[])) {
       if (!/^\d+$/.test(pid)) continue;
       const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
       if (stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'T') continue;
-      if ((await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes('s3://backups/big')) return Number(pid);
+      if ((await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).includes(marker)) return Number(pid);
     }
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -132,6 +132,26 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
     assert.equal(next.code, 0, next.stderr);
     assert.match(next.stderr, /Resuming the upload of aico-backup-\S+: 2 of 3 parts were sent by an earlier run/);
     assert.equal((await names('s3://backups/killed')).length, 2);
+  });
+
+  test('Ctrl-C during the upload: exit 130, the message says where the backup is kept, and the next create finishes the upload', async () => {
+    const big = path.join(root, 'big-home');
+    const args = ['--home', big, 'backup', 'create', '--output', 's3://backups/ctrlc', '--include', 'config', '--compression', 'none', '--no-encrypt', '--json'];
+    const parts = { AICO_S3_PART_MIB: '5' };
+    const run = runCli(args, { env: { ...env, ...parts, AICO_FAULT_STOP: 'upload:1' } });
+    const pid = await stoppedCli('s3://backups/ctrlc');
+    process.kill(pid, 'SIGINT');
+    process.kill(pid, 'SIGCONT');
+    const stopped = await run;
+    assert.equal(stopped.code, 130, stopped.stdout + stopped.stderr);
+    assert.equal(stopped.json.error.code, 'CANCELLED');
+    assert.match(stopped.json.error.message, /^Cancelled during the upload: the backup is kept at \S+aico-backup-\S+\.tar\.$/);
+    assert.deepEqual(await names('s3://backups/ctrlc'), []);
+    const next = await runCli(args, { env: { ...env, ...parts } });
+    assert.equal(next.code, 0, next.stderr);
+    // The part in flight when Ctrl-C came may have finished: 1 or 2 were sent.
+    assert.match(next.stderr, /Resuming the upload of aico-backup-\S+: [12] of 3 parts were sent by an earlier run/);
+    assert.equal((await names('s3://backups/ctrlc')).length, 2);
   });
 
   test('sync both ways, each copy read back; --delete mirrors a cleanup; cleanup against the bucket', async () => {

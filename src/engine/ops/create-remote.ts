@@ -70,8 +70,10 @@ async function uploadOne(store: S3Store, local: string, ctx: OperationContext): 
     onProgress: (done) => progress.update(done, 'upload'),
     onResume: (sent, parts) => emit({ type: 'phase', phase: 'upload', message: `Resuming the upload of ${name}: ${sent} of ${parts} parts were sent by an earlier run` }),
   }).catch((error) => {
-    if (!isAicoError(error) || error.code === 'CANCELLED') throw error;
-    throw new AicoError(error.code, `${error.message} The backup is kept at ${local}.`, {
+    if (!isAicoError(error)) throw error;
+    // Cancelled too: the backup is made, only its upload is not, and the next run finishes it.
+    const message = error.code === 'CANCELLED' ? `Cancelled during the upload: the backup is kept at ${local}.` : `${error.message.replace(/\.?$/, '.')} The backup is kept at ${local}.`;
+    throw new AicoError(error.code, message, {
       hint: `${error.hint ? `${error.hint} ` : ''}The next create to ${store.location} (or aico backup sync ${path.dirname(local)} ${store.location}) finishes its upload.`,
       details: { ...error.details, kept_at: local },
       cause: error,

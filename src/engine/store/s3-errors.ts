@@ -1,4 +1,4 @@
-import { AicoError } from '../errors.js';
+import { AicoError, cancelledError } from '../errors.js';
 
 interface ServiceError {
   name?: string;
@@ -22,6 +22,8 @@ export function remoteError(error: unknown, op: string, endpoint: string, target
   if (error instanceof AicoError) return error;
   const e = (error ?? {}) as ServiceError;
   const name = e.name ?? e.Code ?? '';
+  // A request stopped by the operation's signal (Ctrl-C), not a failure of the store.
+  if (name === 'AbortError') return cancelledError();
   const status = e.$metadata?.httpStatusCode;
   const attempts = e.$metadata?.attempts;
   const where = `${op} ${target} at ${endpoint}`;

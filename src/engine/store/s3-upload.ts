@@ -117,7 +117,7 @@ async function sendParts(store: S3Store, localPath: string, journalFile: string,
         // Counted now: the other worker may add its part before this one's journal write is done.
         const sent = Object.keys(journal.parts).length;
         // One journal write at a time, each a whole new file: a crash keeps the last complete one.
-        writing = writing.then(() => replaceFile(journalFile, JSON.stringify(journal)));
+        writing = writing.then(() => replaceFile(journalFile, JSON.stringify(recordOf(journal))));
         await writing;
         maybeCrash(`upload:${sent}`);
         maybeStop(`upload:${sent}`);
@@ -130,6 +130,9 @@ async function sendParts(store: S3Store, localPath: string, journalFile: string,
     await handle.close();
   }
 }
+
+/** The journal as written: what startOrResume reads back, nothing of this run's own. */
+const recordOf = ({ bucket, key, uploadId, size, mtimeMs, partBytes, parts }: UploadJournal): UploadJournal => ({ bucket, key, uploadId, size, mtimeMs, partBytes, parts });
 
 /** Best effort: servers without AbortMultipartUpload (s3rver answers 405) keep the parts until their own cleanup. */
 async function abandon(store: S3Store, journal: UploadJournal): Promise<void> {
