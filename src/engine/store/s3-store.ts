@@ -15,6 +15,14 @@ import { LocalStore } from './local-store.js';
 import { spoolDir } from './spool.js';
 import { uploadFile } from './s3-upload.js';
 
+/**
+ * Sizes from this process's recent listings. Archives are written once, so a
+ * listed size stays true; a short life still bounds what a delete and a new
+ * object of the same name (another machine's sync) could make stale.
+ */
+const listedSizes = new Map<string, { bytes: number; at: number }>();
+const LISTED_FRESH_MS = 60_000;
+
 /** Backups under a bucket prefix: object names are archive names, objects are written once. */
 export class S3Store implements BackupStore {
   readonly remote = true;
@@ -64,7 +72,10 @@ export class S3Store implements BackupStore {
   }
 
   async list(signal?: AbortSignal): Promise<StoredBackup[]> {
-    return (await this.listKeys(this.where.prefix, signal)).filter((o) => isArchiveName(o.name));
+    const found = (await this.listKeys(this.where.prefix, signal)).filter((o) => isArchiveName(o.name));
+    const now = Date.now();
+    for (const b of found) listedSizes.set(s3Url(this.where, b.name), { bytes: b.bytes, at: now });
+    return found;
   }
 
   async names(signal?: AbortSignal): Promise<string[]> {
@@ -82,9 +93,11 @@ export class S3Store implements BackupStore {
   }
 
   async open(name: string): Promise<ArchiveFile> {
-    const found = await this.head(name);
-    if (!found) throw new AicoError('NOT_FOUND', `No backup at ${s3Url(this.where, name)}.`);
-    return new RangedObject(found.bytes, (start, end) => this.getRange(name, start, end));
+    // Just listed (list describing each backup): the size from the listing, not a HEAD per archive.
+    const listed = listedSizes.get(s3Url(this.where, name));
+    const bytes = listed && Date.now() - listed.at < LISTED_FRESH_MS ? listed.bytes : (await this.head(name))?.bytes;
+    if (bytes === undefined) throw new AicoError('NOT_FOUND', `No backup at ${s3Url(this.where, name)}.`);
+    return new RangedObject(bytes, (start, end) => this.getRange(name, start, end));
   }
 
   /**
@@ -144,6 +157,7 @@ export class S3Store implements BackupStore {
   }
 
   async remove(name: string): Promise<void> {
+    listedSizes.delete(s3Url(this.where, name));
     await this.call('delete', name, (c) => c.client.send(new c.s3.DeleteObjectCommand({ Bucket: this.where.bucket, Key: this.key(name) })));
   }
 
