@@ -50,7 +50,8 @@ async function stoppedCli(marker = 's3://backups/big'): Promise<number> {
 }
 const names = async (url: string) => ((await cli(['backup', 'list', url, '--json'])).json.backups as Array<{ name: string }>).map((b) => b.name).sort();
 
-await seedSample({ home, sizeMb: 6 });
+// No Chroma store: its snapshot and validation are tested on their own (test/engine/sources), and its server would double this file's time.
+await seedSample({ home, sizeMb: 6, chroma: false });
 
 describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
   test('create (full, then an incremental whose parent is only in the bucket), list, verify, info, restore', async () => {
