@@ -8,6 +8,14 @@ import { tempDir } from './helpers.js';
 export const S3_KEY = { id: 'AICOTESTKEYID0000001', secret: 'aico-test-secret-Zq8w1Vb5nP0xR3tL7kM2' };
 
 // s3rver 3.7 in a child process, so a test can stop it mid-request (a crashed server, a cut connection).
+// What it is and is not, as measured with @aws-sdk/client-s3 3.1175 on Node 20:
+// - it checks the access key ID, not the signature (a wrong secret passes; SignatureDoesNotMatch cannot be tested);
+// - it rejects a request time 15 min off (RequestTimeTooSkewed, 403); the SDK corrects a real skew itself;
+// - multipart parts survive a restart on the same directory; Abort (405) and ListMultipartUploads (501) are missing;
+//   a Complete naming a part never uploaded crashes the server process (one more reason for a child process);
+// - a plain PUT cut off mid-way leaves a short object under its name (our uploads are always multipart);
+// - ListObjectsV2 cut by MaxKeys fails on Node 20's OpenSSL 3 (its token uses DES): list without MaxKeys;
+// - restic 0.14's s3 backend fails against it ("Unmarshal: invalid character 'b'").
 const SERVER = `
 import S3rver from 's3rver';
 import AWSAccount from 's3rver/lib/models/account.js';
