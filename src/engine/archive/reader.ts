@@ -29,6 +29,23 @@ const truncated = (why: string) =>
     hint: 'The file is incomplete (an interrupted copy or a full disk?); use another copy of this backup.',
   });
 
+/**
+ * What the public header says the file's size must be, against its size: a
+ * cut-off or appended-to encrypted archive is known before any decryption
+ * (list tells it without the password; open refuses it).
+ */
+function sizeDamage(header: ParsedHeader, fileSize: number): AicoError | null {
+  const expected = header.length + sealedLength(header.payloadLength, header.header.segment_size);
+  if (header.payloadLength === 0) return truncated('the archive was never finished');
+  if (fileSize < expected) return truncated(`${expected - fileSize} bytes are missing`);
+  if (fileSize > expected) {
+    return new AicoError('TRAILING_DATA', `The archive has ${fileSize - expected} unexpected bytes after its end.`, {
+      hint: 'Something was appended to the file; use another copy of this backup.',
+    });
+  }
+  return null;
+}
+
 const damagedLocator = () =>
   new AicoError('CORRUPT_ARCHIVE', 'The archive end marker (locator) is damaged.', { hint: 'Use another copy of this backup.' });
 
@@ -85,7 +102,7 @@ export class ArchiveReader {
   }
 
   /** Reads only the public header; no password needed (used by list). */
-  static async peekHeader(path: string): Promise<{ encrypted: boolean; header: ParsedHeader | null; codec: Codec | null; size: number }> {
+  static async peekHeader(path: string): Promise<{ encrypted: boolean; header: ParsedHeader | null; codec: Codec | null; size: number; damage?: AicoError | null }> {
     const handle = await openArchiveFile(path).catch((error) => {
       throw fromFsError(error, path);
     });
@@ -96,7 +113,8 @@ export class ArchiveReader {
       const need = headerSizeFromPrefix(prefix);
       if (need === null || need > size) throw truncated('the header is incomplete');
       const raw = need <= prefix.length ? prefix : await readAt(handle, 0, need);
-      return { encrypted: true, header: parseHeader(raw.subarray(0, need)), codec: null, size };
+      const header = parseHeader(raw.subarray(0, need));
+      return { encrypted: true, header, codec: null, size, damage: sizeDamage(header, size) };
     } finally {
       await handle.close();
     }
@@ -117,14 +135,8 @@ export class ArchiveReader {
       this.segmentSize = header.header.segment_size;
       this.payloadLength = header.payloadLength;
       this.payloadStart = header.length;
-      const expected = header.length + sealedLength(header.payloadLength, this.segmentSize);
-      if (header.payloadLength === 0) throw truncated('the archive was never finished');
-      if (this.fileSize < expected) throw truncated(`${expected - this.fileSize} bytes are missing`);
-      if (this.fileSize > expected) {
-        throw new AicoError('TRAILING_DATA', `The archive has ${this.fileSize - expected} unexpected bytes after its end.`, {
-          hint: 'Something was appended to the file; use another copy of this backup.',
-        });
-      }
+      const damage = sizeDamage(header, this.fileSize);
+      if (damage) throw damage;
       if (!password) throw passwordRequired('read');
       throwIfAborted(signal);
       const secret = await password();

@@ -128,6 +128,9 @@ async function namedParent(request: DeltaRequest): Promise<ChainLink> {
  * home is passed over; damage is passed over too (the newest *valid*
  * backup), and said.
  */
+/** What makes a candidate parent unusable as damage, said as PARENT_SKIPPED rather than failing the backup. */
+const DAMAGE: string[] = ['CORRUPT_ARCHIVE', 'CORRUPT_HEADER', 'TRUNCATED_ARCHIVE', 'TRAILING_DATA', 'UNSUPPORTED_FORMAT'];
+
 async function newestParent(request: DeltaRequest): Promise<ChainLink> {
   // Newest first by the name, which create makes from the backup's time: the archives are described one
   // at a time until one serves, not all of them (a year of daily backups made each new one list 365).
@@ -137,9 +140,17 @@ async function newestParent(request: DeltaRequest): Promise<ChainLink> {
   const encrypted = request.password !== null;
   for (const name of names) {
     const candidate = await describe(joinLocation(request.outputDir, name));
-    if (candidate.problem || candidate.purpose !== 'backup' || !candidate.id) continue;
+    if (candidate.purpose !== 'backup' || !candidate.id) continue;
     if (request.type === 'differential' && candidate.type !== 'full') continue;
     if (request.before && (candidate.created ?? '') >= request.before) continue;
+    if (candidate.problem) {
+      // Damage list already sees from the header (a cut-off copy): passed over and said, as when opening finds it.
+      if (DAMAGE.includes(candidate.problem.code)) {
+        request.warn?.('PARENT_SKIPPED', `${candidate.name} was not used as the parent: ${candidate.problem.message}`);
+        passed.push(`${candidate.name} (${candidate.problem.code})`);
+      }
+      continue;
+    }
     if (candidate.encrypted !== encrypted) {
       if (passed.length < 3) passed.push(`${candidate.name} (${candidate.encrypted ? 'encrypted' : 'not encrypted'})`);
       continue;
@@ -151,7 +162,7 @@ async function newestParent(request: DeltaRequest): Promise<ChainLink> {
         passed.push(`${candidate.name} (another home)`);
         continue;
       }
-      if (isAicoError(error) && ['CORRUPT_ARCHIVE', 'CORRUPT_HEADER', 'TRUNCATED_ARCHIVE', 'TRAILING_DATA', 'UNSUPPORTED_FORMAT'].includes(error.code)) {
+      if (isAicoError(error) && DAMAGE.includes(error.code)) {
         request.warn?.('PARENT_SKIPPED', `${candidate.name} was not used as the parent: ${error.message}`);
         passed.push(`${candidate.name} (${error.code})`);
         continue;

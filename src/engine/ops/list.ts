@@ -105,6 +105,8 @@ export async function describe(file: string, name: string = nameOf(file)): Promi
       const version = peek.header.version;
       Object.assign(entry, { id: h.id, created: h.created, type: h.backup_type, parent_id: h.parent_id, format_version: version, container_version: version });
       entry.compression = /\.tar\.(zst|gz|lz4)\.enc$/.exec(name)?.[1]?.replace('zst', 'zstd').replace('gz', 'gzip') ?? 'none';
+      // Described from its header, and said to be cut off or appended to when its size is not the header's.
+      if (peek.damage) entry.problem = { code: peek.damage.code, message: peek.damage.message };
       return entry;
     }
     const reader = await ArchiveReader.open(file, null);

@@ -261,6 +261,17 @@ describe('finding the parent', () => {
     assert.ok(fallback.warnings.some((w) => w.code === 'FULL_INSTEAD'));
   });
 
+  test('a cut-off copy of the newest backup is passed over with PARENT_SKIPPED (seen from its header); the one before it is the parent', async () => {
+    const cut = path.join(dir, 'cut-out');
+    const older = await create(options({ outputDir: cut }));
+    const newer = await create(options({ outputDir: cut }));
+    const bytes = await fs.readFile(newer.backup.path);
+    await fs.writeFile(newer.backup.path, bytes.subarray(0, bytes.length - 10));
+    const inc = await create(options({ outputDir: cut, backupType: 'incremental' }));
+    assert.equal(inc.backup.parent_id, older.backup.id);
+    assert.ok(inc.warnings.some((w) => w.code === 'PARENT_SKIPPED' && w.message.includes(path.basename(newer.backup.path)) && /truncated \(10 bytes are missing\)/.test(w.message)), JSON.stringify(inc.warnings));
+  });
+
   test('a chain across a VACUUM: pages move, so the incremental stores more, and the restore is still exact', async () => {
     const vac = path.join(dir, 'vacuum-out');
     await create(options({ outputDir: vac }));

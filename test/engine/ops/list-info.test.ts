@@ -80,6 +80,24 @@ describe('list and info end with a summary event, like create and verify', () =>
   });
 });
 
+describe('list tells a cut-off or appended-to encrypted archive from its header, without the password', () => {
+  test('a copy cut short is TRUNCATED_ARCHIVE, one with bytes appended TRAILING_DATA; id and time are still shown', async () => {
+    const damaged = path.join(dir, 'damaged');
+    await fs.mkdir(damaged);
+    const whole = await fs.readFile(path.join(out, names.encrypted));
+    await fs.writeFile(path.join(damaged, 'aico-backup-20260102-120010.tar.zst.enc'), whole.subarray(0, whole.length - 100));
+    await fs.writeFile(path.join(damaged, 'aico-backup-20260102-120011.tar.zst.enc'), Buffer.concat([whole, Buffer.from('junk')]));
+    const { backups } = await list({ dir: damaged });
+    assert.deepEqual(
+      backups.map((b) => [b.name, b.problem?.code, b.problem?.message, b.id, b.created]),
+      [
+        ['aico-backup-20260102-120011.tar.zst.enc', 'TRAILING_DATA', 'The archive has 4 unexpected bytes after its end.', `id-${names.encrypted}`, '2026-01-02T12:00:01.000Z'],
+        ['aico-backup-20260102-120010.tar.zst.enc', 'TRUNCATED_ARCHIVE', 'The archive is truncated (100 bytes are missing).', `id-${names.encrypted}`, '2026-01-02T12:00:01.000Z'],
+      ],
+    );
+  });
+});
+
 describe('list and info report versions the same way for every archive', () => {
   test('format_version is the archive format version; container_version is set only for encrypted archives', async () => {
     const { backups } = await list({ dir: out });
