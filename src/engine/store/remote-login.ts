@@ -1,4 +1,4 @@
-import { AicoError } from '../errors.js';
+import { AicoError, isAicoError } from '../errors.js';
 import { forgetCredentials, resolveCredentials, storeCredentials, type CredentialSource } from './s3-credentials.js';
 import { configuredS3, credentialAccount, endpointName, s3Settings } from './s3-settings.js';
 
@@ -18,7 +18,15 @@ export async function remoteLogin(accessKeyId: string, secretAccessKey: string, 
   if (!/^\S+$/.test(accessKeyId) || !/^\S+$/.test(secretAccessKey)) {
     throw new AicoError('USAGE', 'An access key ID and a secret access key are needed, each one word without spaces.');
   }
-  await storeCredentials(await resolved(env), { accessKeyId, secretAccessKey });
+  await storeCredentials(await resolved(env), { accessKeyId, secretAccessKey }).catch((error) => {
+    // The keyring's own hint is about AICO's master key; for an access key the other sources are the way out.
+    if (!isAicoError(error, 'KEYRING_UNAVAILABLE')) throw error;
+    throw new AicoError('KEYRING_UNAVAILABLE', error.message, {
+      hint: 'Without a keyring, give the key as AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or in an AWS profile (~/.aws/credentials, AWS_PROFILE); or start a Secret Service in this session (gnome-keyring-daemon --unlock --components=secrets under dbus-run-session).',
+      details: error.details,
+      cause: error,
+    });
+  });
   return remoteStatus(env);
 }
 
