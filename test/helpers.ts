@@ -48,15 +48,25 @@ export function runCli(args: string[], opts: { env?: Record<string, string | und
   });
 }
 
-/** path -> sha256 of every regular file under dir (relative, posix). */
-export async function treeHashes(dir: string): Promise<Record<string, string>> {
+/**
+ * path -> sha256 of every regular file under dir (relative, posix). Paths matching `skip` are never opened.
+ */
+export async function treeHashes(dir: string, skip?: RegExp): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   async function walk(d: string, rel: string) {
     for (const e of await fs.readdir(d, { withFileTypes: true })) {
       const p = path.join(d, e.name);
       const r = rel ? `${rel}/${e.name}` : e.name;
+      if (skip?.test(r)) continue;
       if (e.isDirectory()) await walk(p, r);
-      else if (e.isFile()) out[r] = createHash('sha256').update(await fs.readFile(p)).digest('hex');
+      else if (e.isFile()) {
+        const bytes = await fs.readFile(p).catch((error) => {
+          // SQLite removes a -wal or -shm when the last connection closes, which may be between readdir and here.
+          if (error.code === 'ENOENT' && /-(wal|shm)$/.test(e.name)) return null;
+          throw error;
+        });
+        if (bytes) out[r] = createHash('sha256').update(bytes).digest('hex');
+      }
     }
   }
   await walk(dir, '');

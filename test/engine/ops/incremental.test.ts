@@ -43,8 +43,7 @@ async function useAico(rows: number, everyNth: number): Promise<void> {
  * connection of this process is closed only when it is garbage collected, and SQLite removes them then).
  */
 async function restorable(root: string): Promise<Record<string, string>> {
-  const all = await treeHashes(root);
-  return Object.fromEntries(Object.entries(all).filter(([p]) => !/lock\.mdb$|\.aico-sample$|-shm$|-wal$|^\.aico|^data\/logs\/backup-audit/.test(p)));
+  return treeHashes(root, /lock\.mdb$|\.aico-sample$|-shm$|-wal$|^\.aico|^data\/logs\/backup-audit/);
 }
 
 const points: { backup: CreateResult['backup']; tree: Record<string, string> }[] = [];
