@@ -546,6 +546,12 @@ try {
     if (s3) {
       const vs = (a, b) => (figures[a] && figures[b] ? `${f(figures[a].median_s / figures[b].median_s)}x` : '-');
       console.log(`s3 (${s3.server}; ratio = bucket time / local time, >1 is slower): create ${vs('s3Create', 'aicoCreate')}, verify ${vs('s3Verify', 'aicoVerify')}, restore ${vs('s3Restore', 'aicoRestore')}${s3.restic ? `; vs restic over the same server (their time / ours): backup ${vs('s3ResticBackup', 's3Create')}, restore ${vs('s3ResticRestore', 's3Restore')}` : s3.restic_error ? `; restic over the same server: failed (${s3.restic_error})` : ''}`);
+      const u = s3.uplink;
+      // Written, then uploaded: the local create and then the archive's bytes at the link's rate.
+      if (u && figures.aicoCreate) {
+        const serial = figures.aicoCreate.median_s + u.floor_seconds;
+        console.log(`s3 over a ${u.mib_per_s} MiB/s uplink: create ${f(u.seconds, 2)} s (${u.early_parts} of ${u.parts ?? '?'} parts sent while the archive was written); the archive's bytes at that rate take ${f(u.floor_seconds, 2)} s, the local create and then that ${f(serial, 2)} s (${f(serial / u.seconds)}x)`);
+      }
     }
     if (incremental) reportIncremental(incremental, targets, verdict);
     else console.log('incremental: not measured (--skip incremental, or --files)');

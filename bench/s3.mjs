@@ -5,8 +5,11 @@ import { spawn } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { CommandFailed, timed } from './proc.mjs';
+import { startThrottle } from './throttle.mjs';
 
 const KEY = { id: 'AICOBENCHKEY', secret: 'aico-bench-secret' };
+/** The uplink of the throttled create: a fast home connection or a slow LAN. */
+const UPLINK_MIB = 25;
 
 const SERVER = `
 import S3rver from 's3rver';
@@ -38,11 +41,25 @@ export async function s3Section({ source, work, aico, root, env, resticEnv, row,
   const s3env = { ...env, AWS_ENDPOINT_URL: endpoint, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: KEY.id, AWS_SECRET_ACCESS_KEY: KEY.secret, XDG_CACHE_HOME: path.join(work, 's3-cache') };
   try {
     row('s3Create', 's3', 'aico backup create --output s3:// (s3rver)');
+    row('s3Uplink', 's3', `aico backup create --output s3:// (${UPLINK_MIB} MiB/s uplink)`);
     row('s3Verify', 's3', 'aico backup verify s3://…');
     row('s3Restore', 's3', 'aico backup restore s3://… (validated)');
     const created = await timed(['node', aico, '--home', source, '--json', 'backup', 'create', '--output', 's3://bench/aico', '--compression', 'zstd', '--compression-level', '3'], { env: s3env, tmp: work });
     const doc = JSON.parse(created.stdout.trim().split('\n').pop());
     record('s3Create', created, doc.backup.bytes);
+    // Behind a link slower than the disk, as a real bucket is: the archive's parts go up while it is written.
+    const link = await startThrottle(server.port, UPLINK_MIB);
+    let uplink;
+    try {
+      const env = { ...s3env, AWS_ENDPOINT_URL: `http://127.0.0.1:${link.port}` };
+      const r = await timed(['node', aico, '--home', source, '--json', 'backup', 'create', '--output', 's3://bench/uplink', '--compression', 'zstd', '--compression-level', '3'], { env, tmp: work });
+      const bytes = JSON.parse(r.stdout.trim().split('\n').pop()).backup.bytes;
+      record('s3Uplink', r, bytes);
+      const early = /\((\d+) of (\d+) parts went up while it was written\)/.exec(r.stderr);
+      uplink = { mib_per_s: UPLINK_MIB, seconds: r.wall, floor_seconds: bytes / (UPLINK_MIB * 1048576), early_parts: early ? Number(early[1]) : 0, parts: early ? Number(early[2]) : null };
+    } finally {
+      link.stop();
+    }
     record('s3Verify', await timed(['node', aico, '--json', 'backup', 'verify', doc.backup.path], { env: s3env, tmp: work }));
     await restored('s3Restore', () => timed(['node', aico, '--json', 'backup', 'restore', doc.backup.path, '--target', path.join(work, 'restore', 'home'), '--no-safety-backup'], { env: s3env, tmp: work }));
     let restic = false;
@@ -67,7 +84,7 @@ export async function s3Section({ source, work, aico, root, env, resticEnv, row,
         }
       }
     }
-    return { server: 's3rver 3.7 on 127.0.0.1', endpoint, restic, restic_error: resticError };
+    return { server: 's3rver 3.7 on 127.0.0.1', endpoint, restic, restic_error: resticError, uplink };
   } finally {
     server.stop();
     await fs.rm(path.join(work, 's3rver'), { recursive: true, force: true });

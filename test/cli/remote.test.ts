@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -90,10 +91,11 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
     const big = path.join(root, 'big-home');
     await fs.mkdir(path.join(big, 'config'), { recursive: true });
     await fs.writeFile(path.join(big, 'config', 'blob.bin'), randomBytes(12 << 20));
-    // Unencrypted and uncompressed: the upload is what is tested; 12 MiB in 5 MiB parts is 3 parts.
+    // Unencrypted and uncompressed: the upload is what is tested; 12 MiB in 5 MiB parts is 3 parts, the second
+    // sent while the archive is written, the first and the last after it.
     const args = ['--home', big, 'backup', 'create', '--output', 's3://backups/big', '--include', 'config', '--compression', 'none', '--no-encrypt', '--json'];
     const parts = { AICO_S3_PART_MIB: '5' };
-    // The CLI stops itself after its first part is journalled; the server dies; the CLI goes on.
+    // The CLI stops itself as its upload after the archive begins (part 2 is in the bucket already); the server dies; the CLI goes on.
     const run = runCli(args, { env: { ...env, ...parts, AICO_FAULT_STOP: 'upload:1' } });
     const pid = await stoppedCli();
     assert.ok(!(await fs.readFile(`/proc/${pid}/cmdline`, 'utf8')).includes(S3_KEY.secret), 'no secret in the argv of the running CLI');
@@ -111,7 +113,7 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
     const resumed = await runCli(args.filter((a) => a !== '--json'), { env: { ...env, ...parts } });
     seen.push(resumed);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.match(resumed.stderr + resumed.stdout, /Resuming the upload of aico-backup-\S+: [12] of 3 parts were sent by an earlier run/);
+    assert.match(resumed.stderr + resumed.stdout, /Resuming the upload of aico-backup-\S+: 1 of 3 parts were sent by an earlier run/);
     const both = await names('s3://backups/big');
     assert.equal(both.length, 2);
     for (const name of both) {
@@ -135,6 +137,52 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
     assert.equal((await names('s3://backups/killed')).length, 2);
   });
 
+  test('a create killed after its upload completed, before its local copy went: the next create sees the object is that copy and goes on', async () => {
+    const args = ['--home', path.join(root, 'big-home'), 'backup', 'create', '--output', 's3://backups/completed', '--include', 'config', '--compression', 'none', '--no-encrypt'];
+    const killed = await runCli(args, { env: { ...env, AICO_FAULT: 'upload:completed' } });
+    assert.equal(killed.signal, 'SIGKILL');
+    const made = await names('s3://backups/completed');
+    assert.equal(made.length, 1, 'the object was made');
+    assert.equal((await spooled()).filter((f) => path.basename(f).startsWith(made[0]!)).length, 2, 'the local copy and its journal are still there');
+    const next = await runCli(args, { env });
+    assert.equal(next.code, 0, next.stderr);
+    assert.equal((await names('s3://backups/completed')).length, 2);
+    assert.deepEqual((await spooled()).filter((f) => path.basename(f).startsWith('aico-backup-')), [], 'both local copies and journals are gone');
+  });
+
+  test('parts go up while the archive is written; a create killed then leaves no object, and the next create aborts that upload', async () => {
+    const big = path.join(root, 'big-home');
+    const args = ['--home', big, 'backup', 'create', '--output', 's3://backups/early', '--include', 'config', '--compression', 'none', '--no-encrypt'];
+    const parts = { AICO_S3_PART_MIB: '5' };
+    const killed = await runCli(args, { env: { ...env, ...parts, AICO_FAULT: 'upload-early:1' } });
+    assert.equal(killed.signal, 'SIGKILL');
+    assert.deepEqual(await names('s3://backups/early'), []);
+    const journals = async () => (await spooled()).filter((f) => f.endsWith('.upload.json'));
+    assert.deepEqual((await journals()).length, 1, `the begun upload is journalled: ${(await spooled()).join(' ')}`);
+    assert.equal(JSON.parse(await fs.readFile((await journals())[0]!, 'utf8')).size, -1, 'as one whose archive was never handed over');
+    // Killed while the archive was written, or (its part being slower than the rest of the file) just after: then the
+    // finished archive is in the spool, and the next create uploads it anew.
+    const finished = (await spooled()).filter((f) => /\/aico-backup-[^/]+\.tar$/.test(f)).length;
+
+    const next = await runCli(args, { env: { ...env, ...parts } });
+    assert.equal(next.code, 0, next.stderr);
+    assert.match(next.stderr, /Uploading aico-backup-\S+ to s3:\/\/backups\/early\/aico-backup-\S+ \(1 of 3 parts went up while it was written\)/);
+    assert.doesNotMatch(next.stderr, /Resuming/, 'the killed run\'s upload was aborted, not resumed');
+    assert.deepEqual(await journals(), [], 'its journal was removed');
+    const made = await names('s3://backups/early');
+    assert.equal(made.length, 1 + finished);
+    const down = path.join(root, 'early-down');
+    assert.equal((await cli(['backup', 'sync', 's3://backups/early', down, '--json'])).code, 0);
+    for (const name of made) {
+      const v = await cli(['backup', 'verify', `s3://backups/early/${name}`, '--json']);
+      assert.equal(v.json.ok, true, v.stderr);
+      const extracted = path.join(root, `early-x-${name}`);
+      await fs.mkdir(extracted);
+      assert.equal(spawnSync('tar', ['-xf', path.join(down, name), '-C', extracted]).status, 0);
+      assert.ok((await fs.readFile(path.join(extracted, 'config', 'blob.bin'))).equals(await fs.readFile(path.join(big, 'config', 'blob.bin'))), `${name} holds the file, byte for byte`);
+    }
+  });
+
   test('Ctrl-C during the upload: exit 130, the message says where the backup is kept, and the next create finishes the upload', async () => {
     const big = path.join(root, 'big-home');
     const args = ['--home', big, 'backup', 'create', '--output', 's3://backups/ctrlc', '--include', 'config', '--compression', 'none', '--no-encrypt', '--json'];
@@ -150,7 +198,7 @@ describe('backups in a bucket (s3rver on 127.0.0.1)', () => {
     assert.deepEqual(await names('s3://backups/ctrlc'), []);
     const next = await runCli(args, { env: { ...env, ...parts } });
     assert.equal(next.code, 0, next.stderr);
-    // The part in flight when Ctrl-C came may have finished: 1 or 2 were sent.
+    // Part 2 went up while the archive was written; a part in flight when Ctrl-C came may have finished too.
     assert.match(next.stderr, /Resuming the upload of aico-backup-\S+: [12] of 3 parts were sent by an earlier run/);
     assert.equal((await names('s3://backups/ctrlc')).length, 2);
   });

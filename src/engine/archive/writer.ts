@@ -77,6 +77,8 @@ export interface WriteArchiveOptions {
   onFileChanged?: (file: PlannedFile, bytesOnDisk: number) => void;
   /** Runs once every byte is written, before the archive gets its name; throwing discards it. */
   beforeCommit?: () => Promise<void>;
+  /** After each append to the file being written (its bytes up to `end` are final; only the header before them is rewritten). */
+  onAppended?: (file: { finalPath: string; partialPath: string }, end: number) => void;
   signal?: AbortSignal;
 }
 
@@ -97,6 +99,7 @@ export async function writeArchive(opts: WriteArchiveOptions): Promise<WriteArch
     throw new AicoError('INTERNAL', 'Delta files go into format 2 archives, and only they.');
   }
   const out = await AtomicFile.create(opts.path);
+  if (opts.onAppended) out.onAppend = (end) => opts.onAppended!(out, end);
   const spool = await BlockSpool.create(`${opts.path}.${process.pid}.blocks.partial`).catch(async (e) => {
     await out.abort();
     throw e;

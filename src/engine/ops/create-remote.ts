@@ -5,6 +5,7 @@ import { renumbered } from '../archive/naming.js';
 import { AicoError, isAicoError } from '../errors.js';
 import { isRemote, joinLocation, S3Store } from '../store/index.js';
 import { spoolDir } from '../store/spool.js';
+import { EarlyUpload, sweepEarlyUploads } from '../store/s3-early-upload.js';
 import { journalOf } from '../store/s3-upload.js';
 import { LocalStore } from '../store/local-store.js';
 import { create, type CreateOptions, type CreateResult } from './create.js';
@@ -31,9 +32,14 @@ export async function createBackup(opts: CreateOptions, ctx: OperationContext = 
     let summary: EngineEvent | null = null;
     const emit = ctx.onEvent ?? noopSink;
     const onEvent = (e: EngineEvent) => (e.type === 'summary' && e.op === 'create' && !e.parent ? (summary = e) : emit(e));
-    const result = await create({ ...opts, lock: undefined, outputDir: spool, parentDir: store.location }, { ...ctx, onEvent });
+    // Parts of the archive go up while it is written; the upload after it sends the rest.
+    const early = new EarlyUpload(store, (await store.connection()).settings.partBytes, ctx.signal);
+    const result = await create({ ...opts, lock: undefined, outputDir: spool, parentDir: store.location, onArchiveAppended: early.appended }, { ...ctx, onEvent }).catch(async (error) => {
+      await early.abort();
+      throw error;
+    });
     const local = result.backup.path;
-    result.backup.path = await uploadOne(store, local, ctx);
+    result.backup.path = await uploadOne(store, local, ctx, await early.handOver(local).catch(() => 0));
     const made = summary as EngineEvent | null;
     if (made?.type === 'summary') {
       result.durationMs = Date.now() - started;
@@ -47,28 +53,34 @@ export async function createBackup(opts: CreateOptions, ctx: OperationContext = 
 
 /** Backups left in the spool by an earlier run to this bucket (its upload cut off, or the process killed), oldest first. */
 export async function uploadPending(store: S3Store, spool: string, ctx: OperationContext = {}): Promise<string[]> {
+  await sweepEarlyUploads(store, spool);
   const pending = (await new LocalStore(spool).list()).map((b) => b.name).sort();
   const done: string[] = [];
   for (const name of pending) done.push(await uploadOne(store, path.join(spool, name), ctx));
   return done;
 }
 
-/** Uploads a finished local archive under a free name in the bucket; removes the local file once the object is confirmed. */
-async function uploadOne(store: S3Store, local: string, ctx: OperationContext): Promise<string> {
+/**
+ * Uploads a finished local archive under a free name in the bucket; removes the local file once the object is confirmed.
+ * `sentEarly`: parts of it this run sent while it was written.
+ */
+async function uploadOne(store: S3Store, local: string, ctx: OperationContext, sentEarly = 0): Promise<string> {
   const emit = ctx.onEvent ?? noopSink;
   const { name, uploaded } = await freeName(store, local);
   if (uploaded) {
-    // A run that died between the confirmed upload and removing its local copy.
+    // A run that died between the completed upload and removing its local copy.
     await fs.rm(local, { force: true });
+    await fs.rm(journalOf(local), { force: true });
     return joinLocation(store.location, name);
   }
-  emit({ type: 'phase', phase: 'upload', message: `Uploading ${path.basename(local)} to ${joinLocation(store.location, name)}` });
   const size = (await fs.stat(local)).size;
+  const head = sentEarly ? ` (${sentEarly} of ${Math.ceil(size / (await store.connection()).settings.partBytes)} parts went up while it was written)` : '';
+  emit({ type: 'phase', phase: 'upload', message: `Uploading ${path.basename(local)} to ${joinLocation(store.location, name)}${head}` });
   const progress = throttledProgress(emit, size);
   await store.put(local, name, {
     signal: ctx.signal,
     onProgress: (done) => progress.update(done, 'upload'),
-    onResume: (sent, parts) => emit({ type: 'phase', phase: 'upload', message: `Resuming the upload of ${name}: ${sent} of ${parts} parts were sent by an earlier run` }),
+    onResume: (sent, parts) => sentEarly || emit({ type: 'phase', phase: 'upload', message: `Resuming the upload of ${name}: ${sent} of ${parts} parts were sent by an earlier run` }),
   }).catch((error) => {
     if (!isAicoError(error)) throw error;
     // Cancelled too: the backup is made, only its upload is not, and the next run finishes it.
@@ -88,14 +100,16 @@ async function uploadOne(store: S3Store, local: string, ctx: OperationContext): 
 /**
  * The local name, unless the bucket has another object by it (the same
  * second from another machine): then the next -N. An unfinished upload of
- * this file keeps the name it was started under.
+ * this file keeps the name it was started under, unless that name is taken
+ * meanwhile. An object that is this file means its upload completed and only
+ * the cleanup after it was cut off.
  */
 async function freeName(store: S3Store, local: string): Promise<{ name: string; uploaded: boolean }> {
   const base = path.basename(local);
   const started = await fs.readFile(journalOf(local), 'utf8').then((t) => (JSON.parse(t) as { key: string }).key, () => null);
-  if (started?.startsWith(store.where.prefix)) return { name: started.slice(store.where.prefix.length), uploaded: false };
-  for (let seq = 1; ; seq++) {
-    const name = seq === 1 ? base : renumbered(base, seq);
+  const first = started?.startsWith(store.where.prefix) ? started.slice(store.where.prefix.length) : null;
+  for (let seq = first ? 0 : 1; ; seq++) {
+    const name = seq === 0 ? first! : seq === 1 ? base : renumbered(base, seq);
     const there = await store.head(name);
     if (!there) return { name, uploaded: false };
     if (await sameArchive(store, name, there.bytes, local)) return { name, uploaded: true };

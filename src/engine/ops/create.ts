@@ -18,7 +18,7 @@ import type { CodecName } from '../codec/types.js';
 import { freeArchivePath } from '../archive/naming.js';
 import { CHUNK_SIZE, DELTA_FORMAT_VERSION, FORMAT_VERSION, KEY_ENTRY, SEGMENT_SIZE } from '../archive/layout.js';
 import type { Metadata, PreRestore, SourceStats } from '../archive/metadata.js';
-import { writeArchive } from '../archive/writer.js';
+import { writeArchive, type WriteArchiveOptions } from '../archive/writer.js';
 import { startSnapshotChecks } from './snapshot-checks.js';
 import { MIN_PBKDF2_ITERATIONS } from '../crypto/kdf.js';
 import { AicoError, passwordRequired, throwIfAborted } from '../errors.js';
@@ -64,6 +64,8 @@ export interface CreateOptions {
   parent?: string;
   /** Where the parent of an incremental or differential is looked for (a bucket, when outputDir is the local spool of an upload); default outputDir. */
   parentDir?: string;
+  /** Told of each append to the archive file while it is written (an upload that starts before the archive is finished). */
+  onArchiveAppended?: WriteArchiveOptions['onAppended'];
   /** Longest chain an incremental may make (default 14, ops/delta.ts). */
   maxChain?: number;
   /**
@@ -238,6 +240,7 @@ export async function create(opts: CreateOptions, ctx: OperationContext = {}): P
         ...(deltaPlan ? { deleted: deltaPlan.deleted(files) } : {}),
         signal: checks.signal,
         beforeCommit: () => checks.passed(),
+        ...(opts.onArchiveAppended ? { onAppended: opts.onArchiveAppended } : {}),
         onProgress: (done, source) => progress.update(done, source),
         onFileChanged: (file, onDisk) =>
           warn('FILE_CHANGED', `${file.absPath} changed while it was read (${file.size} bytes expected, ${onDisk} found); its copy may be inconsistent.`),

@@ -8,11 +8,15 @@ import { s3Url } from './location.js';
 import type { S3Store } from './s3-store.js';
 
 /** Parts of backup.s3.part_size_mib (16 MiB), larger for files too big for S3's 10,000 parts; two in flight. */
-const MAX_PARTS = 9_000;
-const IN_FLIGHT = 2;
+export const MAX_PARTS = 9_000;
+export const IN_FLIGHT = 2;
 
-/** What an unfinished upload needs to go on where it stopped: kept beside the local file. */
-interface UploadJournal {
+/**
+ * What an unfinished upload needs to go on where it stopped: kept beside the
+ * local file. `size` -1: begun while the archive was still being written
+ * (s3-early-upload.ts) and never handed over, so no file will ever match it.
+ */
+export interface UploadJournal {
   bucket: string;
   key: string;
   uploadId: string;
@@ -58,9 +62,12 @@ export async function uploadFile(store: S3Store, localPath: string, name: string
       const parts = Object.entries(journal.parts)
         .map(([n, ETag]) => ({ PartNumber: Number(n), ETag }))
         .sort((a, b) => a.PartNumber - b.PartNumber);
+      // Ctrl-C after the last part still stops short of making the object.
+      throwIfAborted(opts.signal);
       await store.call('complete upload of', name, (c) =>
         c.client.send(new c.s3.CompleteMultipartUploadCommand({ Bucket: journal.bucket, Key: journal.key, UploadId: journal.uploadId, MultipartUpload: { Parts: parts } })),
       );
+      maybeCrash('upload:completed');
       await confirm(store, name, st.size);
       await fs.rm(journalFile, { force: true });
       return { bytes: st.size, resumed: journal.resumed };
@@ -84,12 +91,18 @@ async function startOrResume(store: S3Store, journalFile: string, name: string, 
   if (old?.uploadId) await abandon(store, old);
   const { settings } = await store.connection();
   const partBytes = Math.max(settings.partBytes, Math.ceil(st.size / MAX_PARTS / (1 << 20)) * (1 << 20));
+  const journal: UploadJournal = { ...(await startUpload(store, name, partBytes)), size: st.size, mtimeMs: st.mtimeMs };
+  await replaceFile(journalFile, JSON.stringify(journal));
+  return { ...journal, resumed: false };
+}
+
+/** A new multipart upload of `name`: its journal, with no parts and no file yet. */
+export async function startUpload(store: S3Store, name: string, partBytes: number): Promise<UploadJournal> {
+  const key = store.key(name);
   const created = await store.call('start upload of', name, (c) =>
     c.client.send(new c.s3.CreateMultipartUploadCommand({ Bucket: store.where.bucket, Key: key, ContentType: 'application/octet-stream' })),
   );
-  const journal: UploadJournal = { bucket: store.where.bucket, key, uploadId: created.UploadId!, size: st.size, mtimeMs: st.mtimeMs, partBytes, parts: {} };
-  await replaceFile(journalFile, JSON.stringify(journal));
-  return { ...journal, resumed: false };
+  return { bucket: store.where.bucket, key, uploadId: created.UploadId!, size: -1, mtimeMs: -1, partBytes, parts: {} };
 }
 
 async function sendParts(store: S3Store, localPath: string, journalFile: string, journal: UploadJournal, opts: UploadOptions): Promise<void> {
@@ -97,23 +110,17 @@ async function sendParts(store: S3Store, localPath: string, journalFile: string,
   const todo = Array.from({ length: count }, (_, i) => i + 1).filter((n) => !journal.parts[n]);
   let done = (count - todo.length) * journal.partBytes;
   opts.onProgress?.(Math.min(done, journal.size), journal.size);
+  // The fault points count journalled parts, these too: a test can stop an upload that resumes before it sends any.
+  maybeCrash(`upload:${count - todo.length}`);
+  maybeStop(`upload:${count - todo.length}`);
   const handle = await fs.open(localPath, 'r');
   let writing = Promise.resolve();
   try {
     const worker = async () => {
       for (let n = todo.shift(); n !== undefined; n = todo.shift()) {
         throwIfAborted(opts.signal);
-        const start = (n - 1) * journal.partBytes;
-        const length = Math.min(journal.partBytes, journal.size - start);
-        const body = Buffer.allocUnsafe(length);
-        const { bytesRead } = await handle.read(body, 0, length, start);
-        if (bytesRead !== length) throw new AicoError('IO_ERROR', `${localPath} changed while it was uploaded.`);
-        const part = await store.call(`upload part ${n} of`, nameOf(journal), (c) =>
-          c.client.send(new c.s3.UploadPartCommand({ Bucket: journal.bucket, Key: journal.key, UploadId: journal.uploadId, PartNumber: n, Body: body, ContentMD5: md5(body) }), {
-            abortSignal: opts.signal,
-          }),
-        );
-        journal.parts[n] = part.ETag!;
+        const length = Math.min(journal.partBytes, journal.size - (n - 1) * journal.partBytes);
+        journal.parts[n] = await sendPart(store, handle, localPath, journal, n, length, opts.signal);
         // Counted now: the other worker may add its part before this one's journal write is done.
         const sent = Object.keys(journal.parts).length;
         // One journal write at a time, each a whole new file: a crash keeps the last complete one.
@@ -131,11 +138,24 @@ async function sendParts(store: S3Store, localPath: string, journalFile: string,
   }
 }
 
+/** Part n (`length` bytes from its start in the file) into the upload; its ETag. The MD5 lets the server check what it got. */
+export async function sendPart(store: S3Store, handle: fs.FileHandle, localPath: string, journal: UploadJournal, n: number, length: number, signal?: AbortSignal): Promise<string> {
+  const body = Buffer.allocUnsafe(length);
+  const { bytesRead } = await handle.read(body, 0, length, (n - 1) * journal.partBytes);
+  if (bytesRead !== length) throw new AicoError('IO_ERROR', `${localPath} changed while it was uploaded.`);
+  const part = await store.call(`upload part ${n} of`, nameOf(journal), (c) =>
+    c.client.send(new c.s3.UploadPartCommand({ Bucket: journal.bucket, Key: journal.key, UploadId: journal.uploadId, PartNumber: n, Body: body, ContentMD5: md5(body) }), {
+      abortSignal: signal,
+    }),
+  );
+  return part.ETag!;
+}
+
 /** The journal as written: what startOrResume reads back, nothing of this run's own. */
-const recordOf = ({ bucket, key, uploadId, size, mtimeMs, partBytes, parts }: UploadJournal): UploadJournal => ({ bucket, key, uploadId, size, mtimeMs, partBytes, parts });
+export const recordOf = ({ bucket, key, uploadId, size, mtimeMs, partBytes, parts }: UploadJournal): UploadJournal => ({ bucket, key, uploadId, size, mtimeMs, partBytes, parts });
 
 /** Best effort: servers without AbortMultipartUpload (s3rver answers 405) keep the parts until their own cleanup. */
-async function abandon(store: S3Store, journal: UploadJournal): Promise<void> {
+export async function abandon(store: S3Store, journal: UploadJournal): Promise<void> {
   await store
     .call('abort upload of', nameOf(journal), (c) => c.client.send(new c.s3.AbortMultipartUploadCommand({ Bucket: journal.bucket, Key: journal.key, UploadId: journal.uploadId })))
     .catch(() => {});

@@ -4,7 +4,7 @@ import type { AicoError } from '../../../src/engine/errors.js';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { create } from '../../../src/engine/index.js';
+import { create, verify, type EngineEvent } from '../../../src/engine/index.js';
 import { S3Store } from '../../../src/engine/store/index.js';
 import { tempDir } from '../../helpers.js';
 import { closeConnections } from '../../../src/engine/store/s3-client.js';
@@ -43,6 +43,31 @@ describe('an incremental whose parent is in a bucket', () => {
     assert.ok(fetched.length > 0, 'the parent was read from the bucket');
     // Its first frame (metadata.json, then file data up to the first frame's end) and its end (locator, manifest, block index).
     assert.ok(total < parentBytes / 5, `read ${total} bytes of a ${parentBytes}-byte parent`);
+  });
+});
+
+describe('parts sent while the archive is written', () => {
+  test('an encrypted archive: the header part goes last, and the object verifies in full', async () => {
+    Object.assign(process.env, s3.env, { XDG_CACHE_HOME: path.join(root, 'cache'), AICO_S3_PART_MIB: '5' });
+    try {
+      const home = path.join(root, 'early-home');
+      await fs.mkdir(path.join(home, 'config'), { recursive: true });
+      await fs.writeFile(path.join(home, 'config', 'big.bin'), randomBytes(18 << 20));
+      const password = async () => Buffer.from('early-pw');
+      const events: EngineEvent[] = [];
+      const made = await create(
+        { home, outputDir: 's3://backups/early', encrypt: true, password, kdfIterations: 1000, compression: 'zstd', compressionLevel: 1, include: ['config'], exclude: [] },
+        { onEvent: (e) => events.push(e) },
+      );
+      const upload = events.find((e) => e.type === 'phase' && e.phase === 'upload');
+      // 18 MiB of random data and the header in 5 MiB parts: 4 parts, of which the 2nd and 3rd are whole and written before the end.
+      assert.match(upload?.type === 'phase' ? upload.message : '', /\(2 of 4 parts went up while it was written\)$/);
+      const checked = await verify({ path: made.backup.path, password });
+      assert.equal(checked.ok, true, JSON.stringify(checked.problems));
+      assert.equal((await new S3Store('s3://backups/early').head(path.basename(made.backup.path)))?.bytes, made.backup.bytes);
+    } finally {
+      delete process.env.AICO_S3_PART_MIB;
+    }
   });
 });
 
