@@ -172,6 +172,12 @@ function faultEnv(point: string): Record<string, string> {
   if (!point.startsWith('journal-write:')) return { AICO_FAULT: point };
   return { NODE_OPTIONS: `--import=${pathToFileURL(CRASH_HOOK).href}`, AICO_TEST_KILL_AT_JOURNAL_WRITE: point.slice('journal-write:'.length) };
 }
+/**
+ * The points whose crashed state is also restored again through the CLI: one of each kind of state a crash leaves
+ * (no journal, a journal mid-swap at its first and last step, a torn journal write of each record, a commit record).
+ * The recovery itself is checked at every point; the rerun adds the CLI's own path into it, the same for each kind.
+ */
+const RERUN = new Set(['validated', 'swap:1', `swap:${LAST}`, 'commit', 'journal-write:1', 'journal-write:2']);
 const describePoint = (point: string) =>
   point === 'journal-write:1' ? 'killed inside the first journal write' : point === 'journal-write:2' ? 'killed inside the commit-record write' : `AICO_FAULT=${point}`;
 /** Where a point lies: before the journal, inside the swap, or after the commit record. */
@@ -180,7 +186,7 @@ const phaseOf = (point: string) =>
 
 /**
  * Runs the restore killed at `point` on a fresh copy of the old target and
- * asserts it died by SIGKILL there; then copies the crashed tree byte for byte,
+ * asserts it died by SIGKILL there; then, for a point that is rerun, copies the crashed tree byte for byte,
  * so the recovery check and the rerun check each get the same crashed state
  * (one kill per point instead of two keeps the file's runtime down).
  */
@@ -207,6 +213,7 @@ async function killedAt(point: string): Promise<{ forRecovery: string; forRerun:
     // The crash really changed the target, so the recovery has work to do.
     assert.notDeepEqual(pick(await treeHashes(target)), pick(OLD_ALL), `the target was changed before the crash at ${point}`);
   }
+  if (!RERUN.has(point)) return { forRecovery: target, forRerun: target };
   const copy = at(`crash-${safe}-copy`);
   await fs.cp(target, copy, { recursive: true });
   return { forRecovery: copy, forRerun: target };
@@ -255,6 +262,7 @@ describe('restore killed at every fault point', { concurrency: 3 }, () => {
       if (expected === 'old') assert.deepEqual(pick(await treeHashes(target)), pick(OLD_ALL), 'the whole home is as before');
     });
 
+    if (!RERUN.has(point)) continue;
     test(`${describePoint(point)}: rerunning the restore recovers${phase === 'unjournaled' ? '' : ' (RESTORE_RECOVERED)'}, succeeds and validates every database`, async () => {
       const target = (await crashAt(point)).forRerun;
       const r = await restoreCli(target);
