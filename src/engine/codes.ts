@@ -36,6 +36,11 @@ export const WARNING_CODES = {
     from: 'sync',
     meaning: 'a backup of the same name is in both places with different sizes; it is left alone in both (backups are never overwritten). Two machines writing the same second, or a damaged copy: compare them with `verify`',
   },
+  SYNC_DAMAGED: {
+    from: 'sync',
+    meaning:
+      'a backup the source has is cut off or appended to (its size is not the one its header gives) or its header is incomplete; it was not copied, so the other place never holds a damaged copy that looks like a second good one. Check it with `verify`; the next sync tries again',
+  },
   STALE_LOCK: {
     from: 'create, delete, restore',
     meaning: 'the lock of a dead process (or an unreadable lock file) was taken over',

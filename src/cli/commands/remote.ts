@@ -43,7 +43,7 @@ export async function runSync(ctx: RunContext, from: string, to: string, flags: 
   ctx.out.result(
     { from: result.from, to: result.to, backups: result.backups, present: result.present, bytes: result.bytes, dry_run: flags.dryRun === true, duration_ms: result.durationMs },
     () => {
-      const verb = { copied: 'Copied', 'would-copy': 'Would copy', deleted: 'Deleted', 'would-delete': 'Would delete' } as const;
+      const verb = { copied: 'Copied', 'would-copy': 'Would copy', skipped: 'Skipped (damaged)', deleted: 'Deleted', 'would-delete': 'Would delete' } as const;
       const lines = result.backups.map((b) => `${verb[b.action]} ${b.name} (${formatBytes(b.bytes)})${b.sha256 ? ', read back and compared' : ''}`);
       lines.push(`${result.to}: ${result.backups.filter((b) => b.action === 'copied').length} copied (${formatBytes(result.bytes)}), ${result.present} already there.`);
       if (flags.dryRun) lines.push('Dry run: nothing was copied or deleted.');

@@ -148,7 +148,7 @@ export async function runScheduleRunDue(ctx: RunContext, force: string[]): Promi
             [
               `${x.name}: ${x.backup!.type} backup ${x.backup!.path} (${formatBytes(x.backup!.bytes)}, ${formatDuration(x.duration_ms)})`,
               x.cleanup ? `  cleanup removed ${x.cleanup.removed} backup(s), freed ${formatBytes(x.cleanup.bytes)}` : '',
-              ...x.synced.map((y) => `  synced to ${y.to}: ${y.copied} copied, ${y.deleted} deleted`),
+              ...x.synced.map((y) => `  synced to ${y.to}: ${y.copied} copied, ${y.deleted} deleted${y.skipped ? `, ${y.skipped} damaged not copied` : ''}`),
               ...x.warnings.map((w) => `  warning ${w.code}: ${w.message}`),
             ]
               .filter(Boolean)

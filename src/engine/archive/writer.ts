@@ -77,8 +77,11 @@ export interface WriteArchiveOptions {
   onFileChanged?: (file: PlannedFile, bytesOnDisk: number) => void;
   /** Runs once every byte is written, before the archive gets its name; throwing discards it. */
   beforeCommit?: () => Promise<void>;
-  /** After each append to the file being written (its bytes up to `end` are final; only the header before them is rewritten). */
-  onAppended?: (file: { finalPath: string; partialPath: string }, end: number) => void;
+  /**
+   * After each append to the file being written (its bytes up to `end` are final; only the header before them is
+   * rewritten). Writing waits for a promise it returns.
+   */
+  onAppended?: (file: { finalPath: string; partialPath: string }, end: number) => Promise<void> | undefined;
   signal?: AbortSignal;
 }
 

@@ -16,8 +16,11 @@ export class AtomicFile {
   private position = 0;
   private unflushed = 0;
   private flushing: Promise<void> | null = null;
-  /** Told the end of the appended bytes after each write (not writeAt): what is there for good before the commit. */
-  onAppend: ((end: number) => void) | null = null;
+  /**
+   * Told the end of the appended bytes after each write (not writeAt): what is
+   * there for good before the commit. The write waits for a promise it returns.
+   */
+  onAppend: ((end: number) => Promise<void> | undefined) | null = null;
 
   private constructor(
     readonly finalPath: string,
@@ -47,7 +50,7 @@ export class AtomicFile {
         done += bytesWritten;
         this.position += bytesWritten;
       }
-      this.onAppend?.(this.position);
+      await this.onAppend?.(this.position);
       this.unflushed += data.length;
       if (this.unflushed >= FLUSH_EVERY) await this.flushBehind();
     } catch (error) {

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { AicoError, throwIfAborted } from '../errors.js';
+import { AicoError, isAicoError, throwIfAborted } from '../errors.js';
+import { ArchiveReader } from '../archive/reader.js';
 import { noopSink, throttledProgress, warningEvent, type OperationContext } from '../events.js';
 import { ensurePrivateDir } from '../fsutil/atomic-file.js';
 import { isRemote, joinLocation, LocalStore, resolveLocation, storeFor, type BackupStore } from '../store/index.js';
@@ -18,7 +19,8 @@ export interface SyncOptions {
 export interface SyncedBackup {
   name: string;
   bytes: number;
-  action: 'copied' | 'would-copy' | 'deleted' | 'would-delete';
+  /** `skipped`: damaged in the source (SYNC_DAMAGED), not copied. */
+  action: 'copied' | 'would-copy' | 'skipped' | 'deleted' | 'would-delete';
   /** sha256 of the bytes, read back from the destination and equal to the source's. */
   sha256: string | null;
 }
@@ -65,11 +67,23 @@ export async function sync(opts: SyncOptions, ctx: OperationContext = {}): Promi
       present++;
       if (other.bytes !== b.bytes) emit(warningEvent('SYNC_CONFLICT', `${b.name} is in both places with different sizes (${b.bytes} and ${other.bytes} bytes); it was left alone.`));
     }
-    const total = missing.reduce((n, b) => n + b.bytes, 0);
+    const damaged = new Set<string>();
+    for (const b of missing) {
+      throwIfAborted(ctx.signal);
+      const damage = await damageOf(joinLocation(from.location, b.name));
+      if (!damage) continue;
+      damaged.add(b.name);
+      emit(warningEvent('SYNC_DAMAGED', `${b.name} was not copied: ${damage.message.replace(/\.?$/, '.')} Check it with aico backup verify ${joinLocation(from.location, b.name)}.`));
+    }
+    const total = missing.filter((b) => !damaged.has(b.name)).reduce((n, b) => n + b.bytes, 0);
     const progress = throttledProgress(emit, total);
     let done = 0;
     for (const b of missing) {
       throwIfAborted(ctx.signal);
+      if (damaged.has(b.name)) {
+        backups.push({ name: b.name, bytes: b.bytes, action: 'skipped', sha256: null });
+        continue;
+      }
       if (opts.dryRun) {
         backups.push({ name: b.name, bytes: b.bytes, action: 'would-copy', sha256: null });
         continue;
@@ -131,6 +145,21 @@ async function copyOne(from: BackupStore, to: BackupStore, name: string, onBytes
     });
   }
   return sha256;
+}
+
+/**
+ * What is wrong with an archive that its first bytes show (no password needed): an encrypted one cut off or
+ * appended to, or one whose header is incomplete. A copy would carry the damage to the other place, where it
+ * would look like a second good copy.
+ */
+async function damageOf(location: string): Promise<AicoError | null> {
+  try {
+    return (await ArchiveReader.peekHeader(location)).damage ?? null;
+  } catch (error) {
+    if (isAicoError(error) && (error.code === 'TRUNCATED_ARCHIVE' || error.code === 'CORRUPT_ARCHIVE')) return error;
+    // Anything else (a newer format, a failed read) is not judged here: the copy goes ahead, or fails on its own.
+    return null;
+  }
 }
 
 async function hashOf(chunks: AsyncIterable<Buffer>): Promise<string> {

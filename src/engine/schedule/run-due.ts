@@ -49,7 +49,7 @@ export interface ScheduleRun {
   backup: { path: string; type: string; bytes: number; files: number } | null;
   cleanup: { removed: number; bytes: number } | null;
   /** Per sync_to place: what the sync after the backup copied and deleted; a failed one is a SYNC_FAILED warning. */
-  synced: { to: string; copied: number; deleted: number }[];
+  synced: { to: string; copied: number; skipped: number; deleted: number }[];
   warnings: Warning[];
   error: { code: string; message: string; hint?: string } | null;
   duration_ms: number;
@@ -188,7 +188,12 @@ async function runOne(schedule: Schedule, config: BackupConfig, opts: RunDueOpti
       for (const to of schedule.sync_to ?? []) {
         try {
           const r = await sync({ from: options.outputDir, to, delete: schedule.cleanup }, nestedContext(ctx, 'schedule', 'sync'));
-          run.synced.push({ to: r.to, copied: r.backups.filter((b) => b.action === 'copied').length, deleted: r.backups.filter((b) => b.action === 'deleted').length });
+          const count = (action: string) => r.backups.filter((b) => b.action === action).length;
+          run.synced.push({ to: r.to, copied: count('copied'), skipped: count('skipped'), deleted: count('deleted') });
+          const damaged = r.backups.filter((b) => b.action === 'skipped').map((b) => b.name);
+          if (damaged.length) {
+            warnings.push({ code: 'SYNC_DAMAGED', message: `Not copied to ${r.to}, damaged in ${r.from}: ${damaged.join(', ')}. Check them with aico backup verify.` });
+          }
         } catch (error) {
           warnings.push({ code: 'SYNC_FAILED', message: `The backup was made; copying it to ${to} failed: ${(error as Error).message}` });
         }

@@ -22,6 +22,9 @@ export interface ArchiveInProgress {
  * anything that goes wrong here stops it quietly, and the upload after the
  * archive is written does the work (and reports its errors) as without it.
  */
+/** Whole parts the writer may be ahead of the bucket: the two in flight and no more. */
+const AHEAD = IN_FLIGHT;
+
 export class EarlyUpload {
   private journal: UploadJournal | null = null;
   private journalFile = '';
@@ -29,6 +32,10 @@ export class EarlyUpload {
   private begun: Promise<void> | null = null;
   private handle: fs.FileHandle | null = null;
   private written = 0;
+  /** Parts journalled as in the bucket. */
+  private acked = 0;
+  /** The writer, while it waits for the upload to catch up. */
+  private waiting: (() => void)[] = [];
   private next = 2;
   private stopped = false;
   /** The archive is finished: no new part starts here, the upload after it sends the rest with its progress shown. */
@@ -45,16 +52,35 @@ export class EarlyUpload {
     signal?: AbortSignal,
   ) {
     this.signal = signal ? AbortSignal.any([signal, this.controller.signal]) : this.controller.signal;
+    this.signal.addEventListener('abort', () => this.stop(), { once: true });
   }
 
-  /** The archive writer's report: bytes up to `end` are in the file for good (past the header). */
-  readonly appended = (file: ArchiveInProgress, end: number): void => {
+  /**
+   * The archive writer's report: bytes up to `end` are in the file for good
+   * (past the header). The writer waits here while more than AHEAD whole parts
+   * are not yet in the bucket: running further ahead would not finish the
+   * upload sooner, and held to the link's pace its progress is the whole
+   * operation's.
+   */
+  readonly appended = (file: ArchiveInProgress, end: number): Promise<void> | undefined => {
     // Nothing starts before the second part is whole: an archive of one part (most incrementals) costs no extra request.
-    if (this.stopped || end < 2 * this.partBytes) return;
+    if (this.stopped || end < 2 * this.partBytes) return undefined;
     this.written = end;
     this.begun ??= this.begin(file).catch(() => this.stop());
     this.pump();
+    return this.behind() > AHEAD ? new Promise((resolve) => this.waiting.push(resolve)) : undefined;
   };
+
+  /** Whole parts from the second on that are written but not yet journalled as in the bucket. */
+  private behind(): number {
+    return Math.min(Math.floor(this.written / this.partBytes), MAX_PARTS) - 1 - this.acked;
+  }
+
+  /** Lets the writer go on: caught up, or given up (the writer never waits on an upload that stopped). */
+  private release(): void {
+    if (!this.stopped && this.behind() > AHEAD) return;
+    for (const go of this.waiting.splice(0)) go();
+  }
 
   private async begin(file: ArchiveInProgress): Promise<void> {
     const name = path.basename(file.finalPath);
@@ -90,11 +116,14 @@ export class EarlyUpload {
     journal.parts[n] = etag;
     this.journalWrite = this.journalWrite.then(() => replaceFile(this.journalFile, JSON.stringify(recordOf(journal))));
     await this.journalWrite;
-    maybeCrash(`upload-early:${Object.keys(journal.parts).length}`);
+    this.acked++;
+    maybeCrash(`upload-early:${this.acked}`);
+    this.release();
   }
 
   private stop(): void {
     this.stopped = true;
+    this.release();
   }
 
   private async settle(): Promise<void> {
