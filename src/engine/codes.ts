@@ -39,7 +39,7 @@ export const WARNING_CODES = {
   SYNC_DAMAGED: {
     from: 'sync',
     meaning:
-      'a backup the source has is cut off or appended to (its size is not the one its header gives) or its header is incomplete; it was not copied, so the other place never holds a damaged copy that looks like a second good one. Check it with `verify`; the next sync tries again',
+      'a backup the source has is cut off or appended to (its size is not the one its header gives) or its header is incomplete or damaged; it was not copied, so the other place never holds a damaged copy that looks like a second good one. Check it with `verify`; the next sync tries again',
   },
   STALE_LOCK: {
     from: 'create, delete, restore',

@@ -29,6 +29,9 @@ const truncated = (why: string) =>
     hint: 'The file is incomplete (an interrupted copy or a full disk?); use another copy of this backup.',
   });
 
+/** The errors that mean an archive's bytes are not what was written (cut off, appended to, altered), not that it cannot be read here. */
+export const DAMAGE_CODES: readonly string[] = ['CORRUPT_ARCHIVE', 'CORRUPT_HEADER', 'TRUNCATED_ARCHIVE', 'TRAILING_DATA'];
+
 /**
  * What the public header says the file's size must be, against its size: a
  * cut-off or appended-to encrypted archive is known before any decryption

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ParentLink } from '../archive/metadata.js';
 import { newestNameFirst } from '../archive/naming.js';
-import { ArchiveReader } from '../archive/reader.js';
+import { ArchiveReader, DAMAGE_CODES } from '../archive/reader.js';
 import type { DeltaFile, PlannedFile } from '../archive/writer.js';
 import { AicoError, isAicoError } from '../errors.js';
 import { closeLinks, findById, openLink, type ChainLink } from './chain.js';
@@ -121,6 +121,9 @@ async function namedParent(request: DeltaRequest): Promise<ChainLink> {
   return link;
 }
 
+/** What makes a candidate parent unusable, said as PARENT_SKIPPED rather than failing the backup: damage, or a format this version cannot read. */
+const UNUSABLE: readonly string[] = [...DAMAGE_CODES, 'UNSUPPORTED_FORMAT'];
+
 /**
  * Candidates newest first: ordinary backups (not pre-restore safety copies,
  * which hold a home as it was replaced) that list can describe, encrypted
@@ -128,9 +131,6 @@ async function namedParent(request: DeltaRequest): Promise<ChainLink> {
  * home is passed over; damage is passed over too (the newest *valid*
  * backup), and said.
  */
-/** What makes a candidate parent unusable as damage, said as PARENT_SKIPPED rather than failing the backup. */
-const DAMAGE: string[] = ['CORRUPT_ARCHIVE', 'CORRUPT_HEADER', 'TRUNCATED_ARCHIVE', 'TRAILING_DATA', 'UNSUPPORTED_FORMAT'];
-
 async function newestParent(request: DeltaRequest): Promise<ChainLink> {
   // Newest first by the name, which create makes from the backup's time: the archives are described one
   // at a time until one serves, not all of them (a year of daily backups made each new one list 365).
@@ -145,7 +145,7 @@ async function newestParent(request: DeltaRequest): Promise<ChainLink> {
     if (request.before && (candidate.created ?? '') >= request.before) continue;
     if (candidate.problem) {
       // Damage list already sees from the header (a cut-off copy): passed over and said, as when opening finds it.
-      if (DAMAGE.includes(candidate.problem.code)) {
+      if (UNUSABLE.includes(candidate.problem.code)) {
         request.warn?.('PARENT_SKIPPED', `${candidate.name} was not used as the parent: ${candidate.problem.message}`);
         passed.push(`${candidate.name} (${candidate.problem.code})`);
       }
@@ -162,7 +162,7 @@ async function newestParent(request: DeltaRequest): Promise<ChainLink> {
         passed.push(`${candidate.name} (another home)`);
         continue;
       }
-      if (isAicoError(error) && DAMAGE.includes(error.code)) {
+      if (isAicoError(error) && UNUSABLE.includes(error.code)) {
         request.warn?.('PARENT_SKIPPED', `${candidate.name} was not used as the parent: ${error.message}`);
         passed.push(`${candidate.name} (${error.code})`);
         continue;

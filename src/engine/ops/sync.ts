@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { AicoError, isAicoError, throwIfAborted } from '../errors.js';
-import { ArchiveReader } from '../archive/reader.js';
+import { ArchiveReader, DAMAGE_CODES } from '../archive/reader.js';
 import { noopSink, throttledProgress, warningEvent, type OperationContext } from '../events.js';
 import { ensurePrivateDir } from '../fsutil/atomic-file.js';
 import { isRemote, joinLocation, LocalStore, resolveLocation, storeFor, type BackupStore } from '../store/index.js';
@@ -156,7 +156,7 @@ async function damageOf(location: string): Promise<AicoError | null> {
   try {
     return (await ArchiveReader.peekHeader(location)).damage ?? null;
   } catch (error) {
-    if (isAicoError(error) && (error.code === 'TRUNCATED_ARCHIVE' || error.code === 'CORRUPT_ARCHIVE')) return error;
+    if (isAicoError(error) && DAMAGE_CODES.includes(error.code)) return error;
     // Anything else (a newer format, a failed read) is not judged here: the copy goes ahead, or fails on its own.
     return null;
   }

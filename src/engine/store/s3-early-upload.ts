@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { replaceFile } from '../fsutil/atomic-file.js';
 import { maybeCrash } from '../fsutil/fault.js';
-import { abandon, IN_FLIGHT, journalOf, MAX_PARTS, recordOf, sendPart, startUpload, type UploadJournal } from './s3-upload.js';
+import { abandon, IN_FLIGHT, journalOf, MAX_PARTS, partBytesFor, recordOf, sendPart, startUpload, type UploadJournal } from './s3-upload.js';
 import type { S3Store } from './s3-store.js';
 
 /** Where the archive being written is, as the writer reports it. */
@@ -146,7 +146,8 @@ export class EarlyUpload {
     if (!journal) return 0;
     const st = await fs.stat(finalPath).catch(() => null);
     const sent = Object.keys(journal.parts).length;
-    if (this.stopped || !st || sent === 0 || Math.ceil(st.size / journal.partBytes) > MAX_PARTS) {
+    // A file grown past MAX_PARTS of this size is uploaded in larger parts, from the start.
+    if (this.stopped || !st || sent === 0 || partBytesFor(st.size, journal.partBytes) !== journal.partBytes) {
       await this.discard();
       return 0;
     }

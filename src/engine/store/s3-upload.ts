@@ -89,12 +89,14 @@ async function startOrResume(store: S3Store, journalFile: string, name: string, 
   if (old && old.bucket === store.where.bucket && old.key === key && old.size === st.size && old.mtimeMs === st.mtimeMs) return { ...old, resumed: true };
   // The file is not the one the journal's upload sent: its parts go (S3 bills them until aborted).
   if (old?.uploadId) await abandon(store, old);
-  const { settings } = await store.connection();
-  const partBytes = Math.max(settings.partBytes, Math.ceil(st.size / MAX_PARTS / (1 << 20)) * (1 << 20));
+  const partBytes = partBytesFor(st.size, (await store.connection()).settings.partBytes);
   const journal: UploadJournal = { ...(await startUpload(store, name, partBytes)), size: st.size, mtimeMs: st.mtimeMs };
   await replaceFile(journalFile, JSON.stringify(journal));
   return { ...journal, resumed: false };
 }
+
+/** The configured part size, or the next whole MiB that keeps a file of `size` within MAX_PARTS parts. */
+export const partBytesFor = (size: number, configured: number): number => Math.max(configured, Math.ceil(size / MAX_PARTS / (1 << 20)) * (1 << 20));
 
 /** A new multipart upload of `name`: its journal, with no parts and no file yet. */
 export async function startUpload(store: S3Store, name: string, partBytes: number): Promise<UploadJournal> {
