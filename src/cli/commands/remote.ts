@@ -45,7 +45,8 @@ export async function runSync(ctx: RunContext, from: string, to: string, flags: 
     () => {
       const verb = { copied: 'Copied', 'would-copy': 'Would copy', skipped: 'Skipped (damaged)', deleted: 'Deleted', 'would-delete': 'Would delete' } as const;
       const lines = result.backups.map((b) => `${verb[b.action]} ${b.name} (${formatBytes(b.bytes)})${b.sha256 ? ', read back and compared' : ''}`);
-      lines.push(`${result.to}: ${result.backups.filter((b) => b.action === 'copied').length} copied (${formatBytes(result.bytes)}), ${result.present} already there.`);
+      const skipped = result.backups.filter((b) => b.action === 'skipped').length;
+      lines.push(`${result.to}: ${result.backups.filter((b) => b.action === 'copied').length} copied (${formatBytes(result.bytes)}), ${result.present} already there${skipped ? `, ${skipped} damaged not copied` : ''}.`);
       if (flags.dryRun) lines.push('Dry run: nothing was copied or deleted.');
       return lines.join('\n');
     },
